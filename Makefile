@@ -1,0 +1,55 @@
+# curate: `make pipeline` runs everything on the sample crawl; `make test` runs the test suite.
+# Both set up .venv first, so they work on a fresh machine.
+
+PYTHON      ?= python3
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+SHARED      ?= ../shared
+SAMPLE_SRC  ?= $(SHARED)/crawl/sample
+LISTS_SRC   ?= $(SHARED)/lists
+CRAWL       ?= CC-MAIN-2024-22
+SEGMENTS    ?= 1
+FILES_PER_SEGMENT ?= 1
+OUT         ?= out/sample
+CONFIG      ?= pipeline/default.yaml
+PYTEST_ARGS ?=
+
+.PHONY: help setup sample lists pipeline report test clean
+
+help:
+	@echo "make pipeline   set up, fetch the sample crawl and run the whole pipeline into $(OUT)"
+	@echo "make test       set up and run the test suite"
+	@echo "make sample     copy the sample crawl from $(SAMPLE_SRC) (or download $(CRAWL) if absent)"
+	@echo "make report     print the funnel of $(OUT)"
+
+# The virtual environment is rebuilt whenever pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# The stock pip silently skips lxml_html_clean, and trafilatura then fails on every page.
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+# Word lists and blocklists used by the filters, copied (never committed) into data/lists.
+lists:
+	@mkdir -p data/lists
+	@if [ -d "$(LISTS_SRC)" ]; then cp -rT "$(LISTS_SRC)" data/lists && chmod -R u+w data/lists && echo "lists copied from $(LISTS_SRC)"; \
+	 else echo "warning: $(LISTS_SRC) not found; dirty-word and UT1 category lists unavailable" >&2; fi
+
+sample: setup
+	$(BIN)/python -m pipeline.sample --dest data/sample --source "$(SAMPLE_SRC)" \
+	  --crawl $(CRAWL) --segments $(SEGMENTS) --files-per-segment $(FILES_PER_SEGMENT)
+
+pipeline: setup sample lists
+	$(BIN)/curate run --input 'data/sample/*.warc.gz' --output $(OUT) --config $(CONFIG)
+
+report: setup
+	$(BIN)/curate report $(OUT)
+
+test: setup lists
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf out data/sample

@@ -1,0 +1,1 @@
+"""Model-based classifiers: language ID now; quality, topic and safety models later."""

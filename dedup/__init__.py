@@ -1,0 +1,1 @@
+"""Global deduplication (URL, exact, MinHash LSH, line-level): see issue 3."""

@@ -1,0 +1,1 @@
+"""Per-file pipeline: WARC reading, stages, the Ray runner, statistics and reports."""

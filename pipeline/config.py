@@ -1,0 +1,93 @@
+"""Run configuration: one YAML file describes a run. Validated early, errors name the bad key."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.read import ReadParams
+from pipeline.stage import Stage, registry
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
+TOP_LEVEL = {"read", "batch_size", "stages", "fit"}
+FIT_DEFAULTS = {"sample_files": 8, "sample_docs": 2000}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key in the message."""
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """Load and validate a config file (the built-in default when ``path`` is None)."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        cfg = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    return validate(cfg or {}, source=str(path))
+
+
+def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """Check keys and stage parameters; return a normalized copy."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    cfg = copy.deepcopy(cfg)
+    unknown = set(cfg) - TOP_LEVEL
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}; known: {sorted(TOP_LEVEL)}")
+    read = cfg.setdefault("read", {}) or {}
+    known_read = {f.name for f in fields(ReadParams)}
+    for key in read:
+        if key not in known_read:
+            raise ConfigError(f"{source}: read.{key} is not a known key; known: {sorted(known_read)}")
+    cfg["read"] = read
+    cfg.setdefault("batch_size", 256)
+    if not isinstance(cfg["batch_size"], int) or cfg["batch_size"] < 1:
+        raise ConfigError(f"{source}: batch_size must be a positive integer")
+    fit = {**FIT_DEFAULTS, **(cfg.get("fit") or {})}
+    if set(fit) - set(FIT_DEFAULTS):
+        raise ConfigError(f"{source}: unknown fit key(s) {sorted(set(fit) - set(FIT_DEFAULTS))}")
+    cfg["fit"] = fit
+
+    stages = cfg.get("stages")
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError(f"{source}: 'stages' must be a non-empty list of {{stage_name: {{params}}}}")
+    known = registry()
+    normalized = []
+    for i, entry in enumerate(stages):
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ConfigError(f"{source}: stages[{i}] must be a stage name or a one-key mapping, got {entry!r}")
+        (name, params), = entry.items()
+        if name not in known:
+            raise ConfigError(f"{source}: stages[{i}]: unknown stage {name!r}; known: {sorted(known)}")
+        params = params or {}
+        try:
+            known[name](**params)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{source}: stages[{i}] ({name}): {e}") from None
+        normalized.append({name: params})
+    names = [next(iter(e)) for e in normalized]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source}: a stage appears twice in 'stages': {names}")
+    cfg["stages"] = normalized
+    return cfg
+
+
+def build_stages(cfg: dict[str, Any]) -> list[Stage]:
+    known = registry()
+    return [known[name](**params) for entry in cfg["stages"] for name, params in entry.items()]
+
+
+def config_hash(cfg: dict[str, Any]) -> str:
+    """Stable hash of everything that changes the output."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,62 @@
+"""Terminal report of a run: the funnel per stage, drops per reason, time and throughput.
+
+Built only from ``OUT/stats/files/*.json``, so it works on a partially finished run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.stats import load_file_stats, merge
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def summarize(out: Path) -> dict[str, Any]:
+    return merge(load_file_stats(Path(out)))
+
+
+def print_report(out: Path, console: Console | None = None, top_reasons: int = 4) -> dict[str, Any]:
+    """Print the funnel table for the run in ``out`` and return the merged summary."""
+    console = console or Console()
+    out = Path(out)
+    summary = summarize(out)
+    done = summary["files"]
+    if not done:
+        console.print(f"[yellow]No finished files in {out} yet.[/]")
+        return summary
+    first = summary["stages"][0]["docs_in"] if summary["stages"] else 0
+    table = Table(title=f"Funnel: {out}  ({done} files done)", title_justify="left")
+    for col, just in (("stage", "left"), ("docs in", "right"), ("docs out", "right"), ("kept %", "right"),
+                      ("of input %", "right"), ("bytes out", "right"), ("time s", "right"), ("docs/s", "right"),
+                      ("top drop reasons", "left")):
+        table.add_column(col, justify=just)
+    for st in summary["stages"]:
+        kept = 100 * st["docs_out"] / st["docs_in"] if st["docs_in"] else 100.0
+        overall = 100 * st["docs_out"] / first if first else 0.0
+        rate = st["docs_in"] / st["time_s"] if st["time_s"] else 0.0
+        reasons = ", ".join(f"{r} {n}" for r, n in list(st["drops"].items())[:top_reasons])
+        more = len(st["drops"]) - top_reasons
+        if more > 0:
+            reasons += f", +{more} more"
+        table.add_row(st["name"], f"{st['docs_in']:,}", f"{st['docs_out']:,}", f"{kept:.1f}", f"{overall:.1f}",
+                      _size(st["bytes_out"]), f"{st['time_s']:.1f}", f"{rate:,.0f}", reasons)
+    console.print(table)
+    last = summary["stages"][-1]["docs_out"] if summary["stages"] else 0
+    cpu = summary["cpu_s"]
+    console.print(
+        f"{first:,} HTTP responses -> {last:,} documents kept ({100 * last / max(first, 1):.1f}%); "
+        f"{summary['records_other']:,} non-response records; "
+        f"{cpu:.0f} CPU-s in per-file work = {first / cpu if cpu else 0:.1f} responses/s per core."
+    )
+    return summary
