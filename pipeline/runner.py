@@ -126,6 +126,15 @@ def fit_stages(files: list[str], out: Path, cfg: dict[str, Any]) -> dict[str, An
     return fitted
 
 
+def task_resources(cfg: dict[str, Any]) -> dict[str, float]:
+    """One CPU per file task, plus the largest extra resource any stage declares (e.g. a GPU share)."""
+    res: dict[str, float] = {"num_cpus": 1}
+    for st in build_stages(cfg):
+        for k, v in st.resources().items():
+            res[k] = max(res.get(k, 0), v)
+    return res
+
+
 def _file_task(path: str, out: str, cfg: dict, fitted: dict, progress) -> dict:
     return process_file(path, Path(out), cfg, fitted, progress=lambda n: progress.add.remote(n))
 
@@ -161,7 +170,7 @@ def run(cfg: dict[str, Any], inputs: list[str], out: Path, address: str | None =
         init_ray(address, workers)
         fitted = fit_stages(files, out, cfg)
         tracker = ray.remote(num_cpus=0)(_Progress).remote()
-        task = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(_file_task)
+        task = ray.remote(**task_resources(cfg), max_retries=3, retry_exceptions=False)(_file_task)
         futures = {task.remote(f, str(out), cfg, fitted, tracker): f for f in pending}
         bar = tqdm(total=len(pending), unit="file", disable=not progress, dynamic_ncols=True)
         remaining = list(futures)

@@ -95,6 +95,10 @@ class Stage:
     def setup(self) -> None:
         """Load models or lists. Called once per worker process before the first batch."""
 
+    def resources(self) -> dict[str, float]:
+        """Ray resources a per-file task needs for this stage beyond one CPU, e.g. ``{"num_gpus": 0.5}``."""
+        return {}
+
     def process(self, batch: pa.Table) -> StageResult:
         raise NotImplementedError
 
