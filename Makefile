@@ -14,7 +14,7 @@ OUT         ?= out/sample
 CONFIG      ?= pipeline/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: help setup sample lists pipeline report test clean
+.PHONY: help setup sample lists browser pipeline report test clean
 
 help:
 	@echo "make pipeline   set up, fetch the sample crawl and run the whole pipeline into $(OUT)"
@@ -48,7 +48,13 @@ pipeline: setup sample lists
 report: setup
 	$(BIN)/curate report $(OUT)
 
-test: setup lists
+# Headless Chromium renders the HTML report in the tests (Debian package; skipped if apt is unavailable).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "warning: could not install chromium; the browser test will be skipped" >&2; }
+
+test: setup lists browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -25,6 +25,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = run(cfg, args.input, Path(args.output), address=args.address, workers=args.workers,
                   overwrite=args.overwrite, progress=not args.no_progress)
     print_report(Path(args.output))
+    from pipeline.html_report import write_html_report
+
+    print(f"HTML report: {write_html_report(Path(args.output))}")
     if summary["failed"]:
         print(f"\n{len(summary['failed'])} file(s) failed; rerun the same command to retry them:", file=sys.stderr)
         for f, err in summary["failed"].items():
@@ -42,8 +45,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         print(json.dumps(summarize(out), indent=1))
-    else:
-        print_report(out)
+        return 0
+    from pipeline.html_report import write_html_report
+
+    print_report(out)
+    print(f"HTML report: {write_html_report(out)}")
     return 0
 
 
@@ -51,7 +57,8 @@ def _cmd_stages(args: argparse.Namespace) -> int:
     from pipeline.stage import registry
 
     for name, cls in sorted(registry().items()):
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip()
+        doc = doc.splitlines()[0] if doc else ""
         print(f"{name:20s} {doc}")
         for k, v in cls.defaults.items():
             print(f"{'':22s}{k}: {v!r}")
@@ -69,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the per-file stages (URL filter, extraction, language ID, heuristic "
                                    "filters) over WARC files on Ray. Finished files are skipped on rerun.")
     r.add_argument("--input", "-i", action="append", required=True, metavar="GLOB",
-                   help="WARC files: a local or fsspec glob (s3://, https://); repeatable")
+                   help="WARC files: a local or fsspec glob (s3://, https://), or a warc.paths[.gz] list; repeatable")
     r.add_argument("--output", "-o", required=True, metavar="OUT", help="output folder")
     r.add_argument("--config", "-c", metavar="YAML", help="run configuration (default: pipeline/default.yaml)")
     r.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
@@ -79,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 
-    rep = sub.add_parser("report", help="print the funnel of a run (works on partial runs)")
+    rep = sub.add_parser("report", help="print the funnel of a run and write OUT/report.html (works on partial runs)")
     rep.add_argument("output", metavar="OUT", help="output folder of a run")
     rep.add_argument("--json", action="store_true", help="print the merged statistics as JSON")
     rep.set_defaults(func=_cmd_report)

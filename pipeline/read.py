@@ -10,7 +10,7 @@ are not documents and are only counted (``records_other``).
 from __future__ import annotations
 
 import codecs
-import gzip
+import logging
 import re
 import zlib
 from dataclasses import dataclass
@@ -22,6 +22,8 @@ import charset_normalizer
 from pipeline.stage import Drop
 from pipeline.warc import Malformed, Record, iter_records, open_input
 
+_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+log = logging.getLogger(__name__)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]{1,40})""", re.I)
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"\x00\x00\x01\x00")
@@ -56,6 +58,8 @@ def read_documents(path: str, params: ReadParams) -> Iterator[tuple[dict, Drop |
     with open_input(path) as f:
         for ordinal, item in enumerate(iter_records(f)):
             if isinstance(item, Malformed):
+                log.warning("%s: skipped unreadable part at byte %d: %s %s", name, item.offset, item.reason,
+                            item.detail)
                 row = _row(name, ordinal, item.offset, None, "", "")
                 yield row, Drop(f"malformed_{item.reason}")
                 continue
@@ -111,7 +115,7 @@ def _to_html(rec: Record, row: dict, p: ReadParams) -> Drop | None:
         return Drop("non_html")
     body = block[end + sep :]
     try:
-        body = _decode_transfer(body, headers)
+        body = _decode_transfer(body, headers, p.max_html_bytes)
     except (ValueError, OSError, EOFError, zlib.error):
         return Drop("bad_content_encoding")
     if not body.strip():
@@ -134,19 +138,24 @@ def _header_end(block: bytes) -> tuple[int, int]:
     return (b, 2) if b >= 0 else (-1, 0)
 
 
-def _decode_transfer(body: bytes, headers: dict) -> bytes:
+def _decode_transfer(body: bytes, headers: dict, limit: int) -> bytes:
     """Undo chunked transfer and gzip/deflate content encodings (CommonCrawl already does; older crawls don't)."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _dechunk(body)
     enc = headers.get("content-encoding", "").lower()
     if enc in ("gzip", "x-gzip") and body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)
+        body = _inflate(body, 31, limit)
     elif enc == "deflate":
         try:
-            body = zlib.decompress(body)
+            body = _inflate(body, zlib.MAX_WBITS, limit)
         except zlib.error:
-            body = zlib.decompress(body, -zlib.MAX_WBITS)
+            body = _inflate(body, -zlib.MAX_WBITS, limit)
     return body
+
+
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    """Decompress at most ``limit + 1`` bytes (a compression bomb stops there and is dropped as too_large)."""
+    return zlib.decompressobj(wbits).decompress(data, limit + 1)
 
 
 def _dechunk(body: bytes) -> bytes:
@@ -186,11 +195,18 @@ def _decode(body: bytes, content_type: str) -> tuple[str, str, float]:
             bad = text.count("\ufffd") / max(len(text), 1)
             if bad == 0 or codec != "utf-8":
                 return text, codec, bad
-            break  # declared UTF-8 but is not: detect instead
+            break  # declared UTF-8 but is not: damaged UTF-8, or a legacy charset (below)
     try:
         return body.decode("utf-8"), "utf-8", 0.0
     except UnicodeDecodeError:
         pass
+    # Mostly valid UTF-8 (a few stray bytes, or a payload cut mid-character): keep it, with U+FFFD for the
+    # bad bytes, rather than reading every multi-byte character as mojibake in a detected legacy charset.
+    text = body.decode("utf-8", "replace")
+    n_bad = text.count("\ufffd")
+    n_ok = len(_NON_ASCII.findall(text))
+    if n_ok and n_ok >= n_bad:
+        return text, "utf-8", n_bad / max(len(text), 1)
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     codec = _codec(best.encoding) if best else None
     if not codec:
@@ -207,7 +223,11 @@ def _http_charset(content_type: str) -> str | None:
 
 def _meta_charset(body: bytes) -> str | None:
     m = _META_CHARSET.search(body[:8192])
-    return m.group(1).decode("ascii") if m else None
+    if not m:
+        return None
+    name = m.group(1).decode("ascii")
+    # WHATWG prescan: a <meta> found by reading the bytes as ASCII cannot be UTF-16/32; it means UTF-8.
+    return "utf-8" if name.lower().replace("_", "-").startswith(("utf-16", "utf-32", "ucs-2", "unicode")) else name
 
 
 def _codec(name: str | None) -> str | None:

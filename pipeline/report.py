@@ -28,7 +28,7 @@ def summarize(out: Path) -> dict[str, Any]:
 
 def print_report(out: Path, console: Console | None = None, top_reasons: int = 4) -> dict[str, Any]:
     """Print the funnel table for the run in ``out`` and return the merged summary."""
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 160)
     out = Path(out)
     summary = summarize(out)
     done = summary["files"]

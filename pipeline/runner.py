@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -28,10 +29,29 @@ from pipeline.worker import get_stages, iter_batches, process_file, run_stages, 
 log = logging.getLogger(__name__)
 
 
+CC_BASE = "https://data.commoncrawl.org/"
+
+
+def read_paths_file(path: str, base: str = CC_BASE) -> list[str]:
+    """Files listed in a CommonCrawl ``warc.paths[.gz]`` list; relative entries are joined to ``base``."""
+    with fsspec.open(path, "rt", compression="infer") as f:
+        lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+    return [ln if "://" in ln or ln.startswith("/") else base.rstrip("/") + "/" + ln for ln in lines]
+
+
 def expand_inputs(patterns: list[str]) -> list[str]:
-    """Expand local or fsspec globs (s3://, https://...) into a sorted list of files; names must be unique."""
+    """Expand local or fsspec globs (s3://, https://...) and ``*.paths[.gz]`` lists into input files.
+
+    Globs are sorted; lists keep their order. Output shard names must be unique.
+    """
     files: list[str] = []
     for pattern in patterns:
+        if pattern.endswith((".paths", ".paths.gz")):
+            files.extend(read_paths_file(pattern))
+            continue
+        if "://" not in pattern:
+            files.extend(sorted(glob.glob(os.path.expanduser(pattern))))
+            continue
         fs, _, paths = fsspec.get_fs_token_paths(pattern)
         protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
         if not paths and "://" in pattern:
@@ -68,9 +88,10 @@ def check_output_dir(out: Path, cfg: dict[str, Any], overwrite: bool) -> None:
                 f"{out} holds a run with a different configuration ({previous} != {h}); "
                 "use a new output folder, or --overwrite to discard the finished files"
             )
-        if previous != h:
-            for marker in (out / "stats" / "done").glob("*.done"):
-                marker.unlink()
+        if previous != h:  # forget every finished file: its shard and stats came from the old config
+            for old in [*(out / "stats" / "done").glob("*.done"), *(out / "stats" / "files").glob("*.json"),
+                        out / "stats" / "fitted.json"]:
+                old.unlink(missing_ok=True)
     write_atomic(run_file, json.dumps({"config_hash": h, "config": cfg}, indent=1, default=str))
     for tmp in out.glob("*/**/*.tmp-*"):  # left by killed workers
         tmp.unlink(missing_ok=True)
@@ -92,7 +113,7 @@ def init_ray(address: str | None, workers: int | None) -> None:
 
 def _sample_task(path: str, cfg: dict, fitted: dict, upto: int, limit: int) -> pa.Table | None:
     """Documents of one file as they arrive at stage ``upto`` (for fitting)."""
-    stages = get_stages(cfg, fitted)[:upto]
+    stages = get_stages(cfg, fitted, upto)
     stats = [StageStats(s.name) for s in stages]
     tables = []
     for batch in iter_batches(path, cfg, StageStats("read"), lambda _: None, {"records_other": 0}, limit=limit):

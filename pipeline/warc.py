@@ -63,8 +63,10 @@ def open_input(path: str) -> BinaryIO:
 
 def iter_records(fileobj: BinaryIO, max_member_bytes: int = 1 << 30) -> Iterator[Record | Malformed]:
     """Yield every record of a WARC stream, and a ``Malformed`` for every unreadable part."""
-    head = fileobj.read(len(GZIP_MAGIC))
-    if head == GZIP_MAGIC:
+    head = fileobj.read(READ_CHUNK)
+    magic, warc = head.find(GZIP_MAGIC), _WARC_LINE.search(head)
+    if magic == 0 or (magic > 0 and (warc is None or magic < warc.start())):
+        # gzip, possibly after leading junk (reported as garbage by _iter_gzip)
         yield from _iter_gzip(fileobj, head, max_member_bytes)
     else:
         yield from _parse_records(head + fileobj.read(), 0)
@@ -97,7 +99,7 @@ def _iter_gzip(fileobj: BinaryIO, head: bytes, max_member_bytes: int) -> Iterato
                     break
                 i = buf.find(GZIP_MAGIC)
             if not quiet:
-                yield Malformed(start, "garbage", f"{pos + max(i, len(buf)) - start} bytes")
+                yield Malformed(start, "garbage", f"{pos + (i if i >= 0 else len(buf)) - start} bytes")
             quiet = False
             if i < 0:
                 return
@@ -109,10 +111,15 @@ def _iter_gzip(fileobj: BinaryIO, head: bytes, max_member_bytes: int) -> Iterato
         member_offset = pos
         d = zlib.decompressobj(31)
         out = bytearray()
+        too_large = False
         try:
             while True:
-                out += d.decompress(bytes(buf))
-                if d.eof or len(out) > max_member_bytes:
+                piece = d.decompress(bytes(buf))
+                if not too_large:
+                    out += piece
+                    if len(out) > max_member_bytes:  # keep decoding to find its end, but keep nothing
+                        too_large, out = True, bytearray()
+                if d.eof:
                     break
                 pos += len(buf)
                 del buf[:]
@@ -125,9 +132,14 @@ def _iter_gzip(fileobj: BinaryIO, head: bytes, max_member_bytes: int) -> Iterato
                 pos += 1
             quiet = True
             continue
-        if len(out) > max_member_bytes:
+        if too_large:
             yield Malformed(member_offset, "member_too_large", f"> {max_member_bytes} bytes decompressed")
-            return
+            if not d.eof:
+                return
+            consumed = len(buf) - len(d.unused_data)
+            del buf[:consumed]
+            pos += consumed
+            continue
         if not d.eof:
             yield Malformed(member_offset, "truncated_gzip", f"{len(out)} bytes decoded before end of file")
             # Records complete inside the truncated member are still good.
@@ -162,11 +174,20 @@ def _parse_records(data: bytes, base: int, fixed_offset: bool = False) -> Iterat
         lines = data[pos:hdr_end].decode("utf-8", "replace").splitlines()
         version = lines[0].strip()
         headers = {}
+        stray = None
         for line in lines[1:]:
             name, colon, value = line.partition(":")
             if colon:
-                headers[name.strip().lower()] = value.strip()
+                headers.setdefault(name.strip().lower(), value.strip())
+            elif line.strip() and not line[:1].isspace():
+                stray = line  # not a named field (nor a continuation line): e.g. no blank line before the block
         body_start = hdr_end + sep
+        if stray is not None:
+            yield Malformed(here, "bad_warc_header", f"line without ':' in the headers: {stray[:40]!r}")
+            pos = _resync(data, body_start)
+            if pos < 0:
+                return
+            continue
         try:
             length = int(headers["content-length"])
             if length < 0:
@@ -205,7 +226,7 @@ def _ends_cleanly(data: bytes, end: int) -> bool:
     i = end
     while i < len(data) and i < end + 4 and data[i] in b"\r\n":
         i += 1
-    return i >= len(data) or data.startswith(b"WARC/", i)
+    return i >= len(data) or data.startswith(b"WARC/", i) or data.startswith((b"\r\n\r\n", b"\n\n"), end)
 
 
 def _next_warc_line(data: bytes, pos: int) -> int:

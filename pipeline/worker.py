@@ -48,11 +48,11 @@ def docs_schema(stages: list[Stage]) -> pa.Schema:
     return pa.schema(list(cols.items()))
 
 
-def get_stages(cfg: dict[str, Any], fitted: dict[str, Any]) -> list[Stage]:
-    """Stages for this config, built and set up once per worker process."""
-    key = config_hash({"cfg": cfg, "fitted": fitted})
+def get_stages(cfg: dict[str, Any], fitted: dict[str, Any], upto: int | None = None) -> list[Stage]:
+    """The first ``upto`` stages (default: all) for this config, built and set up once per worker process."""
+    key = config_hash({"cfg": cfg, "fitted": fitted, "upto": upto})
     if key not in _STAGE_CACHE:
-        stages = build_stages(cfg)
+        stages = build_stages(cfg)[:upto]
         for st in stages:
             if st.name in fitted:
                 st.load_fitted(fitted[st.name])

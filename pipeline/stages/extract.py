@@ -77,7 +77,15 @@ class Extract(Stage):
                 include_tables=p["include_tables"],
                 deduplicate=p["deduplicate"],
             )
-            self._extract = lambda html: trafilatura.extract(html, **opts)
+            from trafilatura.deduplication import LRU_TEST
+
+            def extract(html: str) -> str | None:
+                # trafilatura counts repeated paragraphs in a process-wide cache; reset it so a page's text
+                # depends on the page alone, not on what this worker extracted before (retries, batching).
+                LRU_TEST.clear()
+                return trafilatura.extract(html, **opts)
+
+            self._extract = extract
         elif engine == "resiliparse":
             from resiliparse.extract.html2text import extract_plain_text
 
