@@ -13,9 +13,10 @@ import yaml
 
 from pipeline.read import ReadParams
 from pipeline.stage import Stage, registry
+from pipeline.stages._words import TOKENIZERS, configure as configure_words
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
-TOP_LEVEL = {"read", "batch_size", "stages", "fit"}
+TOP_LEVEL = {"read", "batch_size", "word_tokenizer", "stages", "fit"}
 FIT_DEFAULTS = {"sample_files": 8, "sample_docs": 2000}
 
 
@@ -52,6 +53,9 @@ def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:
     cfg.setdefault("batch_size", 256)
     if not isinstance(cfg["batch_size"], int) or cfg["batch_size"] < 1:
         raise ConfigError(f"{source}: batch_size must be a positive integer")
+    cfg.setdefault("word_tokenizer", "fast")
+    if cfg["word_tokenizer"] not in TOKENIZERS:
+        raise ConfigError(f"{source}: word_tokenizer must be one of {TOKENIZERS}, not {cfg['word_tokenizer']!r}")
     fit = {**FIT_DEFAULTS, **(cfg.get("fit") or {})}
     if set(fit) - set(FIT_DEFAULTS):
         raise ConfigError(f"{source}: unknown fit key(s) {sorted(set(fit) - set(FIT_DEFAULTS))}")
@@ -84,6 +88,8 @@ def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:
 
 
 def build_stages(cfg: dict[str, Any]) -> list[Stage]:
+    """Instantiate the configured stages (and select the run's word tokenizer in this process)."""
+    configure_words(cfg.get("word_tokenizer", "fast"))
     known = registry()
     return [known[name](**params) for entry in cfg["stages"] for name, params in entry.items()]
 

@@ -329,8 +329,18 @@ def test_fineweb_quality_known_metrics():
 # --------------------------------------------------------------------------- parity with datatrove
 
 
+@pytest.fixture
+def spacy_words():
+    """Exact parity with datatrove holds for word_tokenizer=spacy (datatrove's own tokenizer)."""
+    from pipeline.stages import _words
+
+    _words.configure("spacy")
+    yield
+    _words.configure("fast")
+
+
 @pytest.mark.parametrize("text", REALISTIC + EDGE, ids=lambda t: repr(t[:20]))
-def test_parity_with_datatrove(text):
+def test_parity_with_datatrove(text, spacy_words):
     pairs = [
         (STAGES["gopher_quality"](), GopherQualityFilter()),
         (STAGES["gopher_repetition"](), GopherRepetitionFilter()),
@@ -341,24 +351,37 @@ def test_parity_with_datatrove(text):
         assert reason(one(ours, text)[1]) == dt_reason(theirs, text), (ours.name, ours.params)
 
 
-def test_parity_covers_many_reasons():
+def test_parity_covers_many_reasons(spacy_words):
     """The parity texts must exercise keeps and several distinct drop reasons of each filter."""
     for name in ["gopher_quality", "gopher_repetition", "fineweb_quality"]:
         reasons = {reason(d) for d in run(STAGES[name](), REALISTIC + EDGE).drops}
         assert None in reasons and len(reasons) >= 4, (name, reasons)
 
 
-def test_repetition_fast_path_metrics_equal():
+@pytest.mark.parametrize("tokenizer", ["fast", "spacy"])
+def test_repetition_fast_path_metrics_equal(tokenizer):
+    from pipeline.stages import _words
+
+    _words.configure(tokenizer)
     slow, fast = STAGES["gopher_repetition"](), STAGES["gopher_repetition"](fast_above_words=0)
     a, b = run(slow, REALISTIC + EDGE), run(fast, REALISTIC + EDGE)
+    _words.configure("fast")
     assert a.columns == b.columns
+
+
+def test_fast_tokenizer_keeps_spacy_tokens_whole():
+    from pipeline.stages._words import regex_words
+
+    assert regex_words('Bake at 350°F for 1/2 hour... (U.S. style) — don\'t!') == [
+        "Bake", "at", "350°F", "for", "1/2", "hour", "...", "(", "U.S", ".", "style", ")", "—", "don't", "!"]
+    assert regex_words("東京タワー") == ["東", "京", "タ", "ワ", "ー"]
 
 
 # --------------------------------------------------------------------------- c4_quality
 
 
 @pytest.mark.parametrize("text", REALISTIC + EDGE, ids=lambda t: repr(t[:20]))
-def test_c4_parity_with_datatrove(text):
+def test_c4_parity_with_datatrove(text, spacy_words):
     s, drop = one(STAGES["c4_quality"](), text)
     doc = Document(text=text, id="x")
     out = C4QualityFilter(filter_no_terminal_punct=False).filter(doc)
