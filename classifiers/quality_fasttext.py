@@ -1,0 +1,153 @@
+"""fastText quality classifier: P(high quality) of a document, DCLM / Llama 3 style.
+
+Bigram fastText on lower-cased word+punctuation tokens of the document's first
+``max_chars`` characters. A fastText model with default sizes (2M hash buckets x
+100 dims) weighs about 800 MB; the default here uses fewer buckets and dims and
+is then product-quantized (``.ftz``), a few hundred kB to a few MB, which
+``bench/classifiers_fasttext.py`` measures against the large model's accuracy.
+
+Labels: ``label`` 1/0 (high/low quality), or ``score`` in 0..1 thresholded at 0.5.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from classifiers.common import (DEFAULT_MODEL_DIR, binary_metrics, ft_tokens, missing_model_error, shuffled,
+                                split, write_card)
+
+DEFAULT_PATH = DEFAULT_MODEL_DIR / "quality_fasttext.ftz"
+POS, NEG = "__label__hq", "__label__lq"
+
+# Training hyperparameters (override from classifiers/train.yaml or `--set key=value`).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "dim": 32, "epoch": 50, "lr": 0.3, "wordNgrams": 2, "minCount": 2, "bucket": 200_000, "loss": "softmax",
+    "max_chars": 10_000, "heldout": 0.2, "seed": 0,
+    # product quantization: keep the `cutoff` most important words/ngrams, retrain after pruning
+    "quantize": True, "cutoff": 20_000, "dsub": 2, "qnorm": True, "retrain": True, "quantize_epoch": 10,
+}
+
+
+def _label(row: dict) -> int:
+    if "label" in row and row["label"] is not None:
+        v = row["label"]
+        if isinstance(v, str):
+            return int(v.lower() in ("1", "hq", "high", "pos", "positive", "true"))
+        return int(v)
+    return int(float(row["score"]) >= 0.5)
+
+
+def _write_ft(path: Path, rows: Sequence[dict], max_chars: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(f"{POS if _label(r) else NEG} {ft_tokens(r['text'], max_chars)}\n")
+
+
+def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, Any] | None = None,
+          data_desc: dict | None = None, quiet: bool = True) -> dict[str, Any]:
+    """Train (and quantize) a model from labelled rows; write it and its model card; return the card."""
+
+    p = {**TRAIN_DEFAULTS, **(params or {})}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tr, te = split(rows, p["heldout"], p["seed"])
+    tr = shuffled(tr, p["seed"])
+    if not tr or len({_label(r) for r in tr}) < 2:
+        raise ValueError(f"training data needs both classes; got {len(tr)} training rows")
+    ft_args = dict(dim=p["dim"], epoch=p["epoch"], lr=p["lr"], wordNgrams=p["wordNgrams"], minCount=p["minCount"],
+                   bucket=p["bucket"], loss=p["loss"], seed=p["seed"], thread=1,  # one thread: deterministic
+                   verbose=0 if quiet else 2)
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        _write_ft(train_file, tr, p["max_chars"])
+        model = train_supervised(str(train_file), ft_args, p)
+        full_metrics = evaluate(model, te, p["max_chars"]) if te else None
+        tmp_bin = Path(tmp) / "full.bin"
+        model.save_model(str(tmp_bin))
+        full_size = tmp_bin.stat().st_size
+        if p["quantize"]:
+            model.quantize(input=str(train_file), cutoff=p["cutoff"], dsub=p["dsub"], qnorm=p["qnorm"],
+                           retrain=p["retrain"], epoch=p["quantize_epoch"], lr=p["lr_used"], thread=1, verbose=0)
+    train_s = time.time() - t0
+    tmp_out = out.with_name(out.name + ".tmp")
+    model.save_model(str(tmp_out))
+    os.replace(tmp_out, out)
+    load_model.cache_clear()
+    heldout = evaluate(model, te, p["max_chars"]) if te else None
+    card = {
+        "task": "document quality, P(high quality) (fastText, bigram)",
+        "data": {**(data_desc or {}), "train_rows": len(tr), "heldout_rows": len(te),
+                 "train_positives": sum(_label(r) for r in tr)},
+        "parameters": p,
+        "heldout": {"quantized" if p["quantize"] else "model": heldout, "unquantized": full_metrics},
+        "size": {"bytes": out.stat().st_size, "unquantized_bytes": full_size},
+        "speed": {"train_s": round(train_s, 2)},
+    }
+    write_card(out, card)
+    return card
+
+
+def train_supervised(path: str, ft_args: dict, p: dict):
+    """fastText training; a learning rate too high for the data diverges ("Encountered NaN"):
+    retry with half of it (recorded in ``p['lr_used']``)."""
+    import fasttext
+
+    lr = ft_args["lr"]
+    for _ in range(4):
+        try:
+            model = fasttext.train_supervised(input=path, **{**ft_args, "lr": lr})
+            p["lr_used"] = lr
+            return model
+        except RuntimeError as e:
+            if "NaN" not in str(e):
+                raise
+            lr /= 2
+    raise RuntimeError(f"fastText training diverged even at lr={lr * 2}; lower lr")
+
+
+def evaluate(model, rows: Sequence[dict], max_chars: int = 20_000) -> dict[str, Any]:
+    y = [_label(r) for r in rows]
+    s = _predict_model(model, [r["text"] for r in rows], max_chars)
+    m = binary_metrics(y, s)
+    by_source: dict[str, list] = {}
+    for r, yy, ss in zip(rows, y, s):
+        if r.get("source"):
+            by_source.setdefault(r["source"], []).append((yy, ss))
+    if by_source:  # accuracy per source: how each kind of data is classified
+        m["accuracy_by_source"] = {k: round(sum((ss >= 0.5) == yy for yy, ss in v) / len(v), 4)
+                                   for k, v in sorted(by_source.items())}
+    return m
+
+
+@lru_cache(maxsize=8)
+def load_model(model_path: str | None = None):
+    import fasttext
+
+    path = Path(model_path) if model_path else DEFAULT_PATH
+    if not path.exists():
+        raise missing_model_error(path, "fastText quality")
+    fasttext.FastText.eprint = lambda *a, **k: None
+    return fasttext.load_model(os.fspath(path))
+
+
+def _predict_model(model, texts: Sequence[str | None], max_chars: int) -> list[float]:
+    lines = [ft_tokens(t, max_chars) for t in texts]
+    labels, probs = model.predict(lines, k=2)
+    out = []
+    for labs, ps in zip(labels, probs):
+        d = dict(zip(labs, ps))
+        out.append(float(min(1.0, max(0.0, d.get(POS, 1.0 - d.get(NEG, 1.0))))))
+    return out
+
+
+def predict(texts: Sequence[str | None], model_path: str | None = None, max_chars: int = 20_000) -> list[float]:
+    """P(high quality) for each text (empty texts get the model's score of an empty line)."""
+    if not texts:
+        return []
+    return _predict_model(load_model(str(model_path) if model_path else None), texts, max_chars)
