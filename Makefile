@@ -12,9 +12,10 @@ SEGMENTS    ?= 1
 FILES_PER_SEGMENT ?= 1
 OUT         ?= out/sample
 CONFIG      ?= pipeline/default.yaml
+MIX_CONFIG  ?= mixtures/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: help setup sample lists browser pipeline report test clean
+.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 
 help:
 	@echo "make pipeline   set up, fetch the sample crawl and run the whole pipeline into $(OUT)"
@@ -42,8 +43,35 @@ sample: setup
 	$(BIN)/python -m pipeline.sample --dest data/sample --source "$(SAMPLE_SRC)" \
 	  --crawl $(CRAWL) --segments $(SEGMENTS) --files-per-segment $(FILES_PER_SEGMENT)
 
-pipeline: setup sample lists
+# Classifier models trained by the project from data it has (data/models, git-ignored).
+models: setup sample
+	@if [ -f data/models/.done ]; then echo "models present in data/models"; else \
+	  $(BIN)/curate train all --warc 'data/sample/*.warc.gz' \
+	    $$( [ -d "$(SHARED)/eval/extraction/scrapinghub" ] && echo --articles $(SHARED)/eval/extraction/scrapinghub ) \
+	  && touch data/models/.done; fi
+
+pipeline: setup sample lists models
 	$(BIN)/curate run --input 'data/sample/*.warc.gz' --output $(OUT) --config $(CONFIG)
+	$(BIN)/curate mix $(MIX_CONFIG) --output $(OUT)
+
+JOB            ?= jobs/sample.yaml
+SUBMIT_ADDRESS ?=
+BASE_DIR       ?=
+submit: setup
+	$(BIN)/curate submit $(JOB) $(if $(SUBMIT_ADDRESS),--address $(SUBMIT_ADDRESS)) $(if $(BASE_DIR),--base-dir $(BASE_DIR))
+
+# Benchmarks: print tables and write bench/results/ (measured, never asserted in tests).
+bench: bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+bench-tokenizer: setup sample lists
+	$(BIN)/python bench/tokenizer_agreement.py data/sample/*.warc.gz | tee bench/results/tokenizer_agreement.md
+bench-dedup: setup
+	$(BIN)/python bench/dedup_speed.py && $(BIN)/python bench/dedup_accuracy.py && $(BIN)/python bench/dedup_memory.py
+bench-mix: setup
+	$(BIN)/python bench/mix_bench.py
+bench-scaling: setup sample lists
+	$(BIN)/python bench/scaling.py
+bench-classifiers: setup models
+	for b in fasttext transformer topic code_math; do $(BIN)/python bench/classifiers_$$b.py || exit 1; done
 
 report: setup
 	$(BIN)/curate report $(OUT)

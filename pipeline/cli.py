@@ -11,6 +11,7 @@ from pathlib import Path
 EPILOG = """examples:
   curate run --input 'data/sample/*.warc.gz' --output out/sample
   curate run --input 's3://bucket/crawl/*.warc.gz' --output out/big --address auto
+  curate submit jobs/sample.yaml --address http://127.0.0.1:8265
   curate report out/sample
   curate stages
 """
@@ -34,6 +35,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"  {f}: {err.splitlines()[-1] if err else ''}", file=sys.stderr)
         return 1
     return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from jobs.submit import cmd_submit
+
+    return cmd_submit(args)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -86,10 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 
+    from jobs.submit import build_parser as submit_arguments
+
+    sb = sub.add_parser("submit", help="submit a job file to a Ray cluster through the Jobs API",
+                        description="Submit a job file (jobs/*.yaml) to a Ray cluster: ray job submit --working-dir . "
+                                    "--runtime-env-json ... -- python -m jobs.run JOB. See jobs/README.md.")
+    submit_arguments(sb)
+    sb.set_defaults(func=_cmd_submit)
+
     rep = sub.add_parser("report", help="print the funnel of a run and write OUT/report.html (works on partial runs)")
     rep.add_argument("output", metavar="OUT", help="output folder of a run")
     rep.add_argument("--json", action="store_true", help="print the merged statistics as JSON")
     rep.set_defaults(func=_cmd_report)
+
+    sub.add_parser("train", help="train a classifier (curate train --help)", add_help=False)
+    sub.add_parser("mix", help="tokenize the corpus and build the training mixtures (curate mix --help)",
+                   add_help=False)
 
     st = sub.add_parser("stages", help="list the available stages and their parameters")
     st.set_defaults(func=_cmd_stages)
@@ -97,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Subcommands with their own parsers.
+    if argv[:1] == ["train"]:
+        from classifiers.train import main as train_main
+
+        return train_main(argv[1:], prog="curate train")
+    if argv[:1] == ["mix"]:
+        from mixtures import main as mix_main
+
+        return mix_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -16,7 +16,8 @@ from pipeline.stage import Stage, registry
 from pipeline.stages._words import TOKENIZERS, configure as configure_words
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
-TOP_LEVEL = {"read", "batch_size", "word_tokenizer", "stages", "fit"}
+TOP_LEVEL = {"read", "batch_size", "word_tokenizer", "stages", "fit", "dedup"}
+GLOBAL_PHASES = ("dedup",)  # sections read by the phases after the per-file stages
 FIT_DEFAULTS = {"sample_files": 8, "sample_docs": 2000}
 
 
@@ -84,6 +85,13 @@ def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: a stage appears twice in 'stages': {names}")
     cfg["stages"] = normalized
+    if cfg.get("dedup") is not None:
+        import dedup
+
+        try:
+            cfg["dedup"] = dedup.validate(cfg["dedup"])
+        except ValueError as e:
+            raise ConfigError(f"{source}: {e}") from None
     return cfg
 
 
@@ -97,3 +105,8 @@ def build_stages(cfg: dict[str, Any]) -> list[Stage]:
 def config_hash(cfg: dict[str, Any]) -> str:
     """Stable hash of everything that changes the output."""
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def per_file_hash(cfg: dict[str, Any]) -> str:
+    """Hash of the settings that change the per-file shards (not the later phases' sections)."""
+    return config_hash({k: v for k, v in cfg.items() if k not in GLOBAL_PHASES})

@@ -52,6 +52,7 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pipeline.report import _size
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,7 @@ def fnum(v: Any) -> str:
     return f"{v:.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
 
 
-def fsize(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+fsize = _size  # one byte formatter for both reports
 
 
 def pct(a: float, b: float) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 
-from pipeline.config import ConfigError, build_stages, config_hash
+from pipeline.config import ConfigError, build_stages, per_file_hash
 from pipeline.read import shard_name
 from pipeline.stats import StageStats, load_file_stats, merge
 from pipeline.worker import get_stages, iter_batches, process_file, run_stages, write_atomic
@@ -80,7 +80,7 @@ def is_done(out: Path, path: str) -> bool:
 def check_output_dir(out: Path, cfg: dict[str, Any], overwrite: bool) -> None:
     """Refuse to mix shards from different configurations in one output folder."""
     run_file = out / "stats" / "run.json"
-    h = config_hash(cfg)
+    h = per_file_hash(cfg)
     if run_file.exists():
         previous = json.loads(run_file.read_text()).get("config_hash")
         if previous != h and not overwrite:
@@ -93,7 +93,12 @@ def check_output_dir(out: Path, cfg: dict[str, Any], overwrite: bool) -> None:
                         out / "stats" / "fitted.json"]:
                 old.unlink(missing_ok=True)
     write_atomic(run_file, json.dumps({"config_hash": h, "config": cfg}, indent=1, default=str))
-    for tmp in out.glob("*/**/*.tmp-*"):  # left by killed workers
+    remove_temp_files(out)
+
+
+def remove_temp_files(out: Path) -> None:
+    """Delete partial outputs of workers killed mid-file (the file was redone by a retry, or will be)."""
+    for tmp in out.glob("*/**/*.tmp-*"):
         tmp.unlink(missing_ok=True)
 
 
@@ -175,6 +180,7 @@ def run(cfg: dict[str, Any], inputs: list[str], out: Path, address: str | None =
         overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
     """Process every input file not yet done; return the merged run summary."""
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
     from tqdm import tqdm
 
     out = Path(out)
@@ -190,11 +196,16 @@ def run(cfg: dict[str, Any], inputs: list[str], out: Path, address: str | None =
     if pending:
         init_ray(address, workers)
         fitted = fit_stages(files, out, cfg)
-        tracker = ray.remote(num_cpus=0)(_Progress).remote()
+        # On the driver's node: a progress counter on a node that dies must not take the run with it.
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        tracker = ray.remote(num_cpus=0)(_Progress).options(scheduling_strategy=here).remote()
         task = ray.remote(**task_resources(cfg), max_retries=3, retry_exceptions=False)(_file_task)
-        futures = {task.remote(f, str(out), cfg, fitted, tracker): f for f in pending}
+        # One copy in the object store, not one per task: the fitted state can be megabytes.
+        cfg_ref, fitted_ref = ray.put(cfg), ray.put(fitted)
+        futures = {task.remote(f, str(out), cfg_ref, fitted_ref, tracker): f for f in pending}
         bar = tqdm(total=len(pending), unit="file", disable=not progress, dynamic_ncols=True)
         remaining = list(futures)
+        docs = 0
         while remaining:
             ready, remaining = ray.wait(remaining, num_returns=len(remaining), timeout=0.5)
             for ref in ready:
@@ -204,9 +215,19 @@ def run(cfg: dict[str, Any], inputs: list[str], out: Path, address: str | None =
                     failed[futures[ref]] = f"{type(e).__name__}: {e}"
                     log.error("failed: %s: %s", futures[ref], str(e).splitlines()[-1] if str(e) else e)
                 bar.update(1)
-            docs = ray.get(tracker.get.remote())
+            try:
+                docs = ray.get(tracker.get.remote(), timeout=10)
+            except Exception:  # progress is informational only
+                pass
             bar.set_postfix_str(f"{docs} docs, {docs / max(time.time() - t0, 1e-9):.1f} docs/s")
         bar.close()
+        remove_temp_files(out)  # left by workers killed mid-file, whose tasks were retried
+    if cfg.get("dedup") is not None and not failed:
+        import dedup
+
+        init_ray(address, workers)
+        log.warning("dedup phase (URL, exact, MinHash LSH, line-level) over %s/docs", out)
+        dedup.run_dedup(out, cfg["dedup"])
     summary = merge(load_file_stats(out))
     summary.update({"inputs": len(files), "skipped_done": skipped, "failed": failed,
                     "wall_s": round(time.time() - t0, 2)})

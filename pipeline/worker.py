@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.config import build_stages, config_hash
+from pipeline.config import build_stages, per_file_hash
 from pipeline.read import DOC_FIELDS, ReadParams, read_documents, shard_name
 from pipeline.stage import Drop, Stage
 from pipeline.stats import StageStats
@@ -50,7 +51,7 @@ def docs_schema(stages: list[Stage]) -> pa.Schema:
 
 def get_stages(cfg: dict[str, Any], fitted: dict[str, Any], upto: int | None = None) -> list[Stage]:
     """The first ``upto`` stages (default: all) for this config, built and set up once per worker process."""
-    key = config_hash({"cfg": cfg, "fitted": fitted, "upto": upto})
+    key = per_file_hash({**cfg, "_fitted": fitted, "_upto": upto})
     if key not in _STAGE_CACHE:
         stages = build_stages(cfg)[:upto]
         for st in stages:
@@ -203,7 +204,8 @@ def process_file(path: str, out: Path, cfg: dict[str, Any], fitted: dict[str, An
         os.replace(str(p) + tag, p)
     file_stats = {
         "file": name, "input": path, "started": started, "elapsed_s": round(time.perf_counter() - t0, 3),
-        "config_hash": config_hash(cfg), "records_other": counters["records_other"],
+        "config_hash": per_file_hash(cfg), "records_other": counters["records_other"],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "stages": [read_stats.to_dict()] + [s.to_dict() for s in stats],
     }
     write_atomic(out / "stats" / "files" / f"{name}.json", json.dumps(file_stats, indent=1))
