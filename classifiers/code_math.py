@@ -140,15 +140,16 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
                 fh.write(f"__label__{r['label']} {ft_tokens(r['text'], 2_000)}\n")
         from classifiers.quality_fasttext import train_supervised
 
-        model = train_supervised(str(f), dict(dim=p["dim"], epoch=p["epoch"], lr=p["lr"], wordNgrams=p["wordNgrams"],
-                                              minCount=p["minCount"], bucket=p["bucket"], loss=p["loss"],
-                                              seed=p["seed"], thread=1, verbose=0 if quiet else 2), p)
+        qargs = dict(cutoff=p["cutoff"], dsub=p["dsub"], qnorm=p["qnorm"], retrain=p["retrain"],
+                     epoch=p["quantize_epoch"]) if p["quantize"] else None
+        model, quantized = train_supervised(str(f), dict(dim=p["dim"], epoch=p["epoch"], lr=p["lr"],
+                                                         wordNgrams=p["wordNgrams"], minCount=p["minCount"],
+                                                         bucket=p["bucket"], loss=p["loss"], seed=p["seed"],
+                                                         thread=1, verbose=0 if quiet else 2), p, qargs)
         full = Path(tmp) / "full.bin"
         model.save_model(str(full))
         full_size = full.stat().st_size
-        if p["quantize"]:
-            model.quantize(input=str(f), cutoff=p["cutoff"], dsub=p["dsub"], qnorm=p["qnorm"], retrain=p["retrain"],
-                           epoch=p["quantize_epoch"], lr=p["lr_used"], thread=1, verbose=0)
+        model = quantized or model
     tmp_out = out.with_name(out.name + ".tmp")
     model.save_model(str(tmp_out))
     os.replace(tmp_out, out)

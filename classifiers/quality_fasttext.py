@@ -66,14 +66,14 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
         _write_ft(train_file, tr, p["max_chars"])
-        model = train_supervised(str(train_file), ft_args, p)
+        qargs = dict(cutoff=p["cutoff"], dsub=p["dsub"], qnorm=p["qnorm"], retrain=p["retrain"],
+                     epoch=p["quantize_epoch"]) if p["quantize"] else None
+        model, quantized = train_supervised(str(train_file), ft_args, p, qargs)
         full_metrics = evaluate(model, te, p["max_chars"]) if te else None
         tmp_bin = Path(tmp) / "full.bin"
         model.save_model(str(tmp_bin))
         full_size = tmp_bin.stat().st_size
-        if p["quantize"]:
-            model.quantize(input=str(train_file), cutoff=p["cutoff"], dsub=p["dsub"], qnorm=p["qnorm"],
-                           retrain=p["retrain"], epoch=p["quantize_epoch"], lr=p["lr_used"], thread=1, verbose=0)
+        model = quantized or model
     train_s = time.time() - t0
     tmp_out = out.with_name(out.name + ".tmp")
     model.save_model(str(tmp_out))
@@ -93,22 +93,44 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     return card
 
 
-def train_supervised(path: str, ft_args: dict, p: dict):
-    """fastText training; a learning rate too high for the data diverges ("Encountered NaN"):
-    retry with half of it (recorded in ``p['lr_used']``)."""
+def _train_child(path: str, ft_args: dict, quantize: dict | None, full_out: str, quant_out: str) -> float:
     import fasttext
 
     lr = ft_args["lr"]
     for _ in range(4):
         try:
             model = fasttext.train_supervised(input=path, **{**ft_args, "lr": lr})
-            p["lr_used"] = lr
-            return model
+            break
         except RuntimeError as e:
             if "NaN" not in str(e):
                 raise
             lr /= 2
-    raise RuntimeError(f"fastText training diverged even at lr={lr * 2}; lower lr")
+    else:
+        raise RuntimeError(f"fastText training diverged even at lr={lr * 2}; lower lr")
+    model.save_model(full_out)
+    if quantize is not None:
+        model.quantize(input=path, lr=lr, thread=1, verbose=0, **quantize)
+        model.save_model(quant_out)
+    return lr
+
+
+def train_supervised(path: str, ft_args: dict, p: dict, quantize: dict | None = None):
+    """fastText training (and quantization, if ``quantize`` holds its arguments); returns (model, quantized or None).
+
+    Runs in a freshly spawned process: in a process where some native libraries were loaded before
+    (seen after spaCy/thinc), fastText's training diverges to NaN, so its floating-point environment must
+    be pristine. A learning rate too high for the data still diverges: it is retried at half
+    (recorded in ``p['lr_used']``).
+    """
+    import multiprocessing
+
+    import fasttext
+
+    with tempfile.TemporaryDirectory() as tmp:
+        full, quant = str(Path(tmp) / "full.bin"), str(Path(tmp) / "quant.ftz")
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            p["lr_used"] = pool.apply(_train_child, (path, ft_args, quantize, full, quant))
+        return fasttext.load_model(full), (fasttext.load_model(quant) if quantize is not None else None)
 
 
 def evaluate(model, rows: Sequence[dict], max_chars: int = 20_000) -> dict[str, Any]:
