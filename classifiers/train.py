@@ -59,16 +59,21 @@ def cmd_prepare(args) -> int:
     return 0
 
 
-def cmd_fasttext(args) -> int:
-    from classifiers import quality_fasttext
+def _train_fasttext_model(args, module, section: str) -> int:
+    """Train a fastText model module (``quality_fasttext`` or ``code_math``) on labelled files."""
     from classifiers.common import read_labelled
 
-    p = _params(args, "fasttext", quality_fasttext.TRAIN_DEFAULTS)
-    rows = read_labelled(args.data)
-    card = quality_fasttext.train(rows, args.out, p, data_desc={"files": [str(d) for d in args.data]})
+    p = _params(args, section, module.TRAIN_DEFAULTS)
+    card = module.train(read_labelled(args.data), args.out, p, data_desc={"files": [str(d) for d in args.data]})
     print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB) and its model card")
     _print_card(card)
     return 0
+
+
+def cmd_fasttext(args) -> int:
+    from classifiers import quality_fasttext
+
+    return _train_fasttext_model(args, quality_fasttext, "fasttext")
 
 
 def cmd_teach(args) -> int:
@@ -128,14 +133,8 @@ def cmd_topic(args) -> int:
 
 def cmd_code_math(args) -> int:
     from classifiers import code_math
-    from classifiers.common import read_labelled
 
-    p = _params(args, "code_math", code_math.TRAIN_DEFAULTS)
-    rows = read_labelled(args.data)
-    card = code_math.train(rows, args.out, p, data_desc={"files": [str(d) for d in args.data]})
-    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB) and its model card")
-    _print_card(card)
-    return 0
+    return _train_fasttext_model(args, code_math, "code_math")
 
 
 def cmd_all(args) -> int:
