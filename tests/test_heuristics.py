@@ -28,7 +28,7 @@ from pipeline.stage import Drop, StageResult, registry
 from pipeline.stages.ngram_coverage import coverage
 
 STAGES = registry()
-LDNOOBW = Path("/work/shared/lists/ldnoobw")
+LDNOOBW = Path(__file__).resolve().parents[1].parent / "shared" / "lists" / "ldnoobw"
 
 
 def run(stage, texts, langs="en"):

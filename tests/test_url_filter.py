@@ -23,7 +23,7 @@ from pipeline.stage import Drop, registry
 from pipeline.stages import url_filter as uf
 from pipeline.stages.url_filter import URLFilter
 
-SHARED_UT1 = Path("/work/shared/lists/ut1")
+SHARED_UT1 = Path(__file__).resolve().parents[1].parent / "shared" / "lists" / "ut1"
 # A few real lines of UT1's mixed_adult category, used if the shared copy is absent.
 MIXED_ADULT_SAMPLE = {
     "domains": "4chan.org\nchatroulette.com\nimageshack.us\n",
