@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from pipeline.config import ConfigError, load_config, validate
-from pipeline.runner import CC_BASE, read_paths_file
+from pipeline.config import ConfigError, load_config, read_yaml, validate
+from pipeline.runner import CC_BASE, init_ray, read_paths_file
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +80,7 @@ def _resolve(p: str, base: Path) -> str:
 def load_job(path: str | Path, base: str | Path | None = None, **overrides: Any) -> Job:
     """Read and validate a job file; ``overrides`` (not None) replace keys of the file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise JobError(f"job file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise JobError(f"{path}: invalid YAML: {e}") from None
+    raw = read_yaml(path, JobError, "job file")
     if raw is None or isinstance(raw, dict):
         raw = {**(raw or {}), **{k: v for k, v in overrides.items() if v is not None}}
     return parse_job(raw, source=str(path), base=base, default_name=path.stem)
@@ -163,26 +157,11 @@ def job_inputs(job: Job) -> list[str]:
     return out
 
 
-def init_ray_for(job: Job) -> None:
-    """Connect to the job's cluster, or start a local Ray with an explicitly sized object store."""
-    import ray
-
-    if ray.is_initialized():
-        return
-    address = job.address or os.environ.get("RAY_ADDRESS")
-    opts: dict[str, Any] = {"logging_level": logging.WARNING, "configure_logging": True}
-    if address:
-        ray.init(address=address, **opts)
-    else:
-        ray.init(num_cpus=job.workers or os.cpu_count(), include_dashboard=False,
-                 object_store_memory=job.object_store_mb * 1024**2, **opts)
-
-
 def run_job(job: Job, progress: bool = True) -> dict[str, Any]:
     """Run a job to completion (resumable: finished files are skipped); return the run summary."""
     from pipeline.runner import run
 
-    init_ray_for(job)
+    init_ray(job.address, job.workers, job.object_store_mb)
     return run(job.cfg, job_inputs(job), job.output, address=job.address, workers=job.workers,
                overwrite=job.overwrite, progress=progress)
 
@@ -224,17 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     except (JobError, ConfigError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from pipeline.report import print_report
+    from pipeline.report import print_report, report_failures
 
     print_report(job.output)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=1))
-    if summary["failed"]:
-        print(f"\n{len(summary['failed'])} file(s) failed; run the job again to retry them:", file=sys.stderr)
-        for f, err in summary["failed"].items():
-            print(f"  {f}: {err.splitlines()[-1] if err else ''}", file=sys.stderr)
-        return 1
-    return 0
+    return report_failures(summary, "run the job again")
 
 
 if __name__ == "__main__":

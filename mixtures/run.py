@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from mixtures.components import top_bucket
 from mixtures.config import MIX_DEFAULTS, MixConfigError, MixError, split_topics, stable_hash, validate_mix
@@ -243,13 +242,10 @@ def run_mix(out: Path | str, cfg: dict[str, Any] | None, *, overwrite: bool = Fa
 
 def load_mix_config(path: str | Path) -> dict[str, Any]:
     """The ``mix:`` section of a run YAML (a file holding only the section's keys is accepted too)."""
+    from pipeline.config import read_yaml
+
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise MixConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise MixConfigError(f"{path}: invalid YAML: {e}") from None
+    data = read_yaml(path, MixConfigError)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -19,7 +19,7 @@ EPILOG = """examples:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.report import print_report
+    from pipeline.report import print_report, report_failures
     from pipeline.runner import run
 
     cfg = load_config(args.config)
@@ -29,12 +29,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from pipeline.html_report import write_html_report
 
     print(f"HTML report: {write_html_report(Path(args.output))}")
-    if summary["failed"]:
-        print(f"\n{len(summary['failed'])} file(s) failed; rerun the same command to retry them:", file=sys.stderr)
-        for f, err in summary["failed"].items():
-            print(f"  {f}: {err.splitlines()[-1] if err else ''}", file=sys.stderr)
-        return 1
-    return 0
+    return report_failures(summary, "rerun the same command")
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:

@@ -25,16 +25,22 @@ class ConfigError(ValueError):
     """A configuration problem, with the offending key in the message."""
 
 
+def read_yaml(path: str | Path, error: type[Exception] = None, what: str = "config file") -> Any:
+    """Parse a YAML file; a missing file or bad YAML raises ``error`` (default ConfigError) naming the path."""
+    error = error or ConfigError
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise error(f"{what} not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise error(f"{path}: invalid YAML: {e}") from None
+
+
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
     """Load and validate a config file (the built-in default when ``path`` is None)."""
     path = Path(path) if path else DEFAULT_CONFIG
-    try:
-        cfg = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid YAML: {e}") from None
-    return validate(cfg or {}, source=str(path))
+    return validate(read_yaml(path) or {}, source=str(path))
 
 
 def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:

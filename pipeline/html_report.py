@@ -52,7 +52,7 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pipeline.report import _size
+from pipeline.report import human_bytes
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,6 @@ def fnum(v: Any) -> str:
     return f"{v:.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
 
 
-fsize = _size  # one byte formatter for both reports
 
 
 def pct(a: float, b: float) -> str:
@@ -744,7 +743,7 @@ def _overview(rf: RunFiles, summary: dict[str, Any]) -> str:
     done = summary["files"]
     cards = [("files done", f"{done:,}" + (f" of {inputs:,}" if _is_num(inputs) and inputs >= done else "")),
              ("HTTP responses", f"{first:,}"), ("documents kept", f"{last:,}"), ("kept", pct(last, first)),
-             ("bytes in", fsize(b_in)), ("text kept", fsize(b_out)),
+             ("bytes in", human_bytes(b_in)), ("text kept", human_bytes(b_out)),
              ("non-response records", f"{summary['records_other']:,}"),
              ("CPU-s per-file work", fnum(summary["cpu_s"])),
              ("responses/s per core", fnum(first / summary["cpu_s"]) if summary["cpu_s"] else "–")]
@@ -777,8 +776,8 @@ def _funnel(summary: dict[str, Any]) -> str:
     b_first = stages[0]["bytes_in"] if stages else 0
     docs_rows = [("input (HTTP responses)", first, f"{first:,}")]
     docs_rows += [(s["name"], s["docs_out"], f"{s['docs_out']:,} ({pct(s['docs_out'], first)})") for s in stages]
-    bytes_rows = [("input (HTTP payloads)", b_first, fsize(b_first))]
-    bytes_rows += [(s["name"], s["bytes_out"], f"{fsize(s['bytes_out'])} ({pct(s['bytes_out'], s['bytes_in'])} "
+    bytes_rows = [("input (HTTP payloads)", b_first, human_bytes(b_first))]
+    bytes_rows += [(s["name"], s["bytes_out"], f"{human_bytes(s['bytes_out'])} ({pct(s['bytes_out'], s['bytes_in'])} "
                     "of stage input)") for s in stages]
     rows = []
     for s in stages:
@@ -786,7 +785,7 @@ def _funnel(summary: dict[str, Any]) -> str:
         if len(s["drops"]) > 4:
             reasons += f", +{len(s['drops']) - 4} more"
         rows.append([s["name"], s["docs_in"], s["docs_out"], pct(s["docs_out"], s["docs_in"]),
-                     pct(s["docs_out"], first), fsize(s["bytes_in"]), fsize(s["bytes_out"]), reasons])
+                     pct(s["docs_out"], first), human_bytes(s["bytes_in"]), human_bytes(s["bytes_out"]), reasons])
     docs_chart = svg_hbars(docs_rows, title="Documents after each stage", css_class="chart funnel")
     bytes_chart = svg_hbars(bytes_rows, colors=PALETTE[2],
                             title="Bytes after each stage (HTML before extract, text after)")
@@ -819,7 +818,7 @@ def _timing(summary: dict[str, Any]) -> str:
     bars = [(s["name"], s["time_s"], f"{s['time_s']:,.1f} s ({pct(s['time_s'], total)})") for s in stages]
     rows = [[s["name"], f"{s['time_s']:,.1f}", pct(s["time_s"], total), s["docs_in"],
              f"{s['docs_in'] / s['time_s']:,.1f}" if s["time_s"] else "–",
-             fsize(s["bytes_in"] / s["time_s"]) + "/s" if s["time_s"] else "–"] for s in stages]
+             human_bytes(s["bytes_in"] / s["time_s"]) + "/s" if s["time_s"] else "–"] for s in stages]
     return (f'<figure>{svg_hbars(bars, colors=PALETTE[1], title="CPU seconds per stage (summed over files)")}'
             "</figure>" + table(["stage", "time s", "share", "docs in", "docs/s per core", "input bytes/s"], rows,
                                 {1, 2, 3, 4, 5}, cls="timing")

@@ -20,7 +20,7 @@ from typing import Iterator
 import charset_normalizer
 
 from pipeline.stage import Drop
-from pipeline.warc import Malformed, Record, iter_records, open_input
+from pipeline.warc import Malformed, Record, find_header_end, iter_records, open_input
 
 _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _to_html(rec: Record, row: dict, p: ReadParams) -> Drop | None:
     if not rec.headers.get("content-type", "application/http").startswith("application/http"):
         return Drop("not_http")  # e.g. dns: records in old Heritrix files
     block = rec.block
-    end, sep = _header_end(block)
+    end, sep = find_header_end(block)
     if end < 0 or not block.startswith(b"HTTP/"):
         return Drop("malformed_http")
     lines = block[:end].decode("latin-1").splitlines()
@@ -129,13 +129,6 @@ def _to_html(rec: Record, row: dict, p: ReadParams) -> Drop | None:
         return Drop("bad_encoding", bad)
     row["html"], row["charset"] = html, charset
     return None
-
-
-def _header_end(block: bytes) -> tuple[int, int]:
-    a, b = block.find(b"\r\n\r\n"), block.find(b"\n\n")
-    if a >= 0 and (b < 0 or a < b):
-        return a, 4
-    return (b, 2) if b >= 0 else (-1, 0)
 
 
 def _decode_transfer(body: bytes, headers: dict, limit: int) -> bytes:

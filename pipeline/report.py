@@ -5,6 +5,7 @@ Built only from ``OUT/stats/files/*.json``, so it works on a partially finished 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,23 @@ from rich.table import Table
 from pipeline.stats import load_file_stats, merge
 
 
-def _size(n: float) -> str:
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KB'."""
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1024 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+def report_failures(summary: dict[str, Any], retry: str) -> int:
+    """Print the files a run could not process (with how to retry); return the exit code: 1 if any, else 0."""
+    if not summary["failed"]:
+        return 0
+    print(f"\n{len(summary['failed'])} file(s) failed; {retry} to retry them:", file=sys.stderr)
+    for f, err in summary["failed"].items():
+        print(f"  {f}: {err.splitlines()[-1] if err else ''}", file=sys.stderr)
+    return 1
 
 
 def summarize(out: Path) -> dict[str, Any]:
@@ -50,7 +62,7 @@ def print_report(out: Path, console: Console | None = None, top_reasons: int = 4
         if more > 0:
             reasons += f", +{more} more"
         table.add_row(st["name"], f"{st['docs_in']:,}", f"{st['docs_out']:,}", f"{kept:.1f}", f"{overall:.1f}",
-                      _size(st["bytes_out"]), f"{st['time_s']:.1f}", f"{rate:,.0f}", reasons)
+                      human_bytes(st["bytes_out"]), f"{st['time_s']:.1f}", f"{rate:,.0f}", reasons)
     console.print(table)
     last = summary["stages"][-1]["docs_out"] if summary["stages"] else 0
     cpu = summary["cpu_s"]

@@ -102,7 +102,8 @@ def remove_temp_files(out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def init_ray(address: str | None, workers: int | None) -> None:
+def init_ray(address: str | None, workers: int | None, object_store_mb: int = 256) -> None:
+    """Connect to $RAY_ADDRESS / ``address``, or start a local Ray with an explicitly sized object store."""
     import ray
 
     if ray.is_initialized():
@@ -113,7 +114,7 @@ def init_ray(address: str | None, workers: int | None) -> None:
         ray.init(address=address, **opts)
     else:
         ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
-                 object_store_memory=256 * 1024**2, **opts)
+                 object_store_memory=object_store_mb * 1024**2, **opts)
 
 
 def _sample_task(path: str, cfg: dict, fitted: dict, upto: int, limit: int) -> pa.Table | None:

@@ -167,7 +167,7 @@ def _parse_records(data: bytes, base: int, fixed_offset: bool = False) -> Iterat
                 return
             pos = nxt
             continue
-        hdr_end, sep = _find_header_end(data, pos)
+        hdr_end, sep = find_header_end(data, pos)
         if hdr_end < 0:
             yield Malformed(here, "bad_warc_header", "no end of headers")
             return
@@ -210,8 +210,8 @@ def _parse_records(data: bytes, base: int, fixed_offset: bool = False) -> Iterat
         pos = body_end
 
 
-def _find_header_end(data: bytes, pos: int) -> tuple[int, int]:
-    """Position of the blank line ending the headers, and its length (CRLF or LF files)."""
+def find_header_end(data: bytes, pos: int = 0) -> tuple[int, int]:
+    """Position of the blank line ending WARC or HTTP headers, and its length (CRLF or LF files)."""
     a = data.find(b"\r\n\r\n", pos)
     b = data.find(b"\n\n", pos)
     if a >= 0 and (b < 0 or a <= b):

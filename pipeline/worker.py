@@ -83,11 +83,12 @@ def _reject_rows(table: pa.Table, idx: list[int], stage: str, drops: list[Drop])
 def run_stages(table: pa.Table, stages: list[Stage], stats: list[StageStats],
                on_rejects: Callable[[dict[str, list]], None]) -> pa.Table:
     """Apply stages in order to one batch, recording stats and rejects; return the kept rows."""
+    nbytes = _bytes(table)  # a stage's bytes in are the previous stage's bytes out
     for st, ss in zip(stages, stats):
         if table.num_rows == 0:
             break
         ss.docs_in += table.num_rows
-        ss.bytes_in += _bytes(table)
+        ss.bytes_in += nbytes
         t0 = time.perf_counter()
         res = st.process(table)
         ss.time_s += time.perf_counter() - t0
@@ -113,7 +114,8 @@ def run_stages(table: pa.Table, stages: list[Stage], stats: list[StageStats],
             table = table.filter(keep)
         table = table.drop_columns([c for c in st.consumes if c in table.column_names])
         ss.docs_out += table.num_rows
-        ss.bytes_out += _bytes(table)
+        nbytes = _bytes(table)
+        ss.bytes_out += nbytes
     return table
 
 
