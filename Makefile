@@ -15,7 +15,7 @@ CONFIG      ?= pipeline/default.yaml
 MIX_CONFIG  ?= mixtures/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-datatrove bench-extraction bench-langid bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-datatrove bench-extraction bench-langid bench-pii bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 
 help:
 	@echo "make pipeline   set up, fetch the sample crawl and run the whole pipeline into $(OUT)"
@@ -61,7 +61,7 @@ submit: setup
 	$(BIN)/curate submit $(JOB) $(if $(SUBMIT_ADDRESS),--address $(SUBMIT_ADDRESS)) $(if $(BASE_DIR),--base-dir $(BASE_DIR))
 
 # Benchmarks: print tables and write bench/results/ (measured, never asserted in tests).
-bench: bench-datatrove bench-extraction bench-langid bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+bench: bench-datatrove bench-extraction bench-langid bench-pii bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 bench-tokenizer: setup sample lists
 	$(BIN)/python bench/tokenizer_agreement.py data/sample/*.warc.gz | tee bench/results/tokenizer_agreement.md
 bench-dedup: setup
@@ -74,6 +74,12 @@ bench-extraction: setup
 	$(BIN)/python bench/extraction_quality.py
 bench-langid: setup
 	$(BIN)/python bench/langid_accuracy.py
+
+# presidio-analyzer is compared, not used: installed without its dependencies (it pins preshed below spaCy's).
+bench-pii: setup
+	$(BIN)/pip install --quiet --no-deps presidio-analyzer==2.2.366
+	$(BIN)/curate run --input '$(SAMPLE_SRC)/*.warc.gz' --output data/bench/pii_docs --config jobs/configs/fast.yaml
+	$(BIN)/python bench/pii_eval.py
 
 bench-url-filter: setup
 	$(BIN)/python bench/url_filter_memory.py | tee bench/results/url_filter_memory.md
