@@ -59,6 +59,7 @@ from dedup import tasks as T
 from dedup.components import connected_components
 from dedup.config import validate
 from dedup.store import column_np, read_json, write_json, write_table
+from pipeline.tasks import run_marked
 
 log = logging.getLogger(__name__)
 VERSION = 1  # bump when the files of a step change meaning
@@ -159,40 +160,9 @@ class Phase:
         return rec
 
     def run_tasks(self, step: str, fn: Callable, items: list[tuple[str, tuple, str]]) -> list[dict[str, Any]]:
-        """Run ``fn(*args)`` as a Ray task for each ``(task_name, args, key)`` whose marker
-        ``_done/<step>/<task_name>.json`` does not hold ``key``; results in item order."""
-        import ray
-
-        if not ray.is_initialized():
-            raise RuntimeError("dedup needs Ray: call ray.init() (or pipeline.runner.init_ray) first")
-        results: dict[str, dict] = {}
-        pending = []
-        for name, args, key in items:
-            rec = read_json(self.done / step / f"{name}.json")
-            if rec and rec.get("key") == key:
-                results[name] = rec["result"]
-            else:
-                pending.append((name, args, key))
-        if pending:
-            remote = ray.remote(num_cpus=1, max_retries=3)(fn)
-            refs = {remote.remote(*args): (name, key) for name, args, key in pending}
-            errors = []
-            waiting = list(refs)
-            while waiting:
-                ready, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=0.5)
-                for ref in ready:
-                    name, key = refs[ref]
-                    try:
-                        res = ray.get(ref)
-                    except Exception as e:  # let the other tasks finish and keep their markers
-                        errors.append(f"{step}/{name}: {type(e).__name__}: {e}")
-                        continue
-                    write_json(self.done / step / f"{name}.json", {"key": key, "result": res})
-                    results[name] = res
-            log.info("dedup %s: %d tasks done, %d skipped", step, len(pending), len(items) - len(pending))
-            if errors:
-                raise RuntimeError(f"{len(errors)} dedup task(s) failed; first: {errors[0]}")
-        return [results[name] for name, _, _ in items]
+        """Run ``fn(*args)`` as a Ray task for each ``(task_name, args, key)`` not yet done for its key
+        (marker ``_done/<step>/<task_name>.json``); results in item order."""
+        return run_marked(self.done, step, fn, items, label=f"dedup {step}")
 
     # ------------------------------------------------------------ steps
 

@@ -16,8 +16,8 @@ from pipeline.stage import Stage, registry
 from pipeline.stages._words import TOKENIZERS, configure as configure_words
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
-TOP_LEVEL = {"read", "batch_size", "word_tokenizer", "stages", "fit", "dedup"}
-GLOBAL_PHASES = ("dedup",)  # sections read by the phases after the per-file stages
+TOP_LEVEL = {"read", "batch_size", "word_tokenizer", "stages", "fit", "dedup", "clean"}
+GLOBAL_PHASES = ("dedup", "clean")  # sections read by the phases after the per-file stages
 FIT_DEFAULTS = {"sample_files": 8, "sample_docs": 2000}
 
 
@@ -68,29 +68,12 @@ def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:
         raise ConfigError(f"{source}: unknown fit key(s) {sorted(set(fit) - set(FIT_DEFAULTS))}")
     cfg["fit"] = fit
 
-    stages = cfg.get("stages")
-    if not isinstance(stages, list) or not stages:
-        raise ConfigError(f"{source}: 'stages' must be a non-empty list of {{stage_name: {{params}}}}")
-    known = registry()
-    normalized = []
-    for i, entry in enumerate(stages):
-        if isinstance(entry, str):
-            entry = {entry: {}}
-        if not isinstance(entry, dict) or len(entry) != 1:
-            raise ConfigError(f"{source}: stages[{i}] must be a stage name or a one-key mapping, got {entry!r}")
-        (name, params), = entry.items()
-        if name not in known:
-            raise ConfigError(f"{source}: stages[{i}]: unknown stage {name!r}; known: {sorted(known)}")
-        params = params or {}
-        try:
-            known[name](**params)
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"{source}: stages[{i}] ({name}): {e}") from None
-        normalized.append({name: params})
-    names = [next(iter(e)) for e in normalized]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{source}: a stage appears twice in 'stages': {names}")
-    cfg["stages"] = normalized
+    cfg["stages"] = _validate_stages(cfg.get("stages"), f"{source}: stages", per_file=True)
+    clean = cfg.get("clean")
+    if clean is not None:
+        if not isinstance(clean, dict) or set(clean) != {"stages"}:
+            raise ConfigError(f"{source}: clean must be a mapping with one key, 'stages'")
+        cfg["clean"] = {"stages": _validate_stages(clean["stages"], f"{source}: clean.stages", per_file=False)}
     if cfg.get("dedup") is not None:
         import dedup
 
@@ -99,6 +82,35 @@ def validate(cfg: dict[str, Any], source: str = "config") -> dict[str, Any]:
         except ValueError as e:
             raise ConfigError(f"{source}: {e}") from None
     return cfg
+
+
+def _validate_stages(stages: Any, where: str, per_file: bool) -> list[dict[str, Any]]:
+    """A stage list, normalized to ``[{name: params}]``; each stage is built once to check its parameters.
+    Stages that judge the whole corpus (``fit_corpus``) belong to the clean phase only."""
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError(f"{where} must be a non-empty list of {{stage_name: {{params}}}}")
+    known = registry()
+    normalized = []
+    for i, entry in enumerate(stages):
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ConfigError(f"{where}[{i}] must be a stage name or a one-key mapping, got {entry!r}")
+        (name, params), = entry.items()
+        if name not in known:
+            raise ConfigError(f"{where}[{i}]: unknown stage {name!r}; known: {sorted(known)}")
+        if per_file and hasattr(known[name], "fit_corpus"):
+            raise ConfigError(f"{where}[{i}]: {name!r} judges the whole corpus; list it under clean.stages")
+        params = params or {}
+        try:
+            known[name](**params)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}[{i}] ({name}): {e}") from None
+        normalized.append({name: params})
+    names = [next(iter(e)) for e in normalized]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: a stage appears twice: {names}")
+    return normalized
 
 
 def build_stages(cfg: dict[str, Any]) -> list[Stage]:

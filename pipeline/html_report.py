@@ -67,7 +67,7 @@ TOP_CATEGORIES = 30
 MAX_JSON_BYTES = 5_000_000
 STAGE_KEYS = {"name", "docs_in", "docs_out", "bytes_in", "bytes_out", "drops", "time_s"}
 NAV = {"overview": "Overview", "funnel": "Funnel", "drops": "Drops", "scores": "Scores", "languages": "Languages",
-       "dedup": "Dedup", "mix": "Mixture", "timing": "Time", "kept": "Kept samples", "dropped": "Dropped samples",
+       "dedup": "Dedup", "clean": "Clean", "mix": "Mixture", "timing": "Time", "kept": "Kept samples", "dropped": "Dropped samples",
        "config": "Config"}
 # Text columns shown for rejects if a later version of the rejects shards stores one.
 REJECT_TEXT = ("text", "snippet", "text_snippet")
@@ -770,13 +770,13 @@ def _overview(rf: RunFiles, summary: dict[str, Any]) -> str:
     return html_
 
 
-def _funnel(summary: dict[str, Any]) -> str:
+def _funnel(summary: dict[str, Any], inputs: tuple[str, str] = ("HTTP responses", "HTTP payloads")) -> str:
     stages = summary["stages"]
     first = stages[0]["docs_in"] if stages else 0
     b_first = stages[0]["bytes_in"] if stages else 0
-    docs_rows = [("input (HTTP responses)", first, f"{first:,}")]
+    docs_rows = [(f"input ({inputs[0]})", first, f"{first:,}")]
     docs_rows += [(s["name"], s["docs_out"], f"{s['docs_out']:,} ({pct(s['docs_out'], first)})") for s in stages]
-    bytes_rows = [("input (HTTP payloads)", b_first, human_bytes(b_first))]
+    bytes_rows = [(f"input ({inputs[1]})", b_first, human_bytes(b_first))]
     bytes_rows += [(s["name"], s["bytes_out"], f"{human_bytes(s['bytes_out'])} ({pct(s['bytes_out'], s['bytes_in'])} "
                     "of stage input)") for s in stages]
     rows = []
@@ -922,6 +922,24 @@ def _reject_samples(summary: dict[str, Any], samples: dict[tuple[str, str], list
     return "".join(parts)
 
 
+def _clean(clean: dict[str, Any], config: dict[str, Any] | None) -> str:
+    """The clean phase: its funnel and drops, PII matches per type, domains blocked, score histograms."""
+    pii = [[col[4:], int(h["sum"]), h["n"] - h["bins"][0]] for st in clean["stages"]
+           for col, h in st["scores"].items() if col.startswith("pii_")]
+    body = _funnel(clean, ("deduplicated documents", "text")) + _drops(clean)
+    if pii:
+        body += "<h3>PII replaced by placeholders</h3>" + table(["type", "matches", "documents with any"], pii,
+                                                                 {1, 2}, cls="pii")
+    for name, fit in clean.get("corpus_fits", {}).items():
+        body += (f"<h3>{esc(name)}: {fit.get('blocked', 0):,} of {fit.get('judged', 0):,} judged domains blocked "
+                 f"({fit.get('domains', 0):,} domains)</h3>"
+                 + table(["domain", "reason", "documents", "score"],
+                         [[b["domain"], b["reason"], b["docs"], b["score"]] for b in fit.get("largest_blocked", [])],
+                         {2, 3}, cls="blocked"))
+    thresholds = config_thresholds({"stages": config["clean"]["stages"]}) if config and config.get("clean") else {}
+    return body + _scores(clean, thresholds)
+
+
 def _extra_files(out: Path) -> tuple[str, str]:
     """(dedup section body, mix section body); empty strings when the files do not exist."""
     dedup = ""
@@ -977,12 +995,16 @@ def render_html(out: Path) -> str:
     dedup, mix = _extra_files(out)
     if dedup:
         sections.append(("dedup", "Deduplication", dedup))
+    clean = _read_json(out / "stats" / "clean.json")
+    if isinstance(clean, dict) and clean.get("stages"):
+        sections.append(("clean", "PII redaction and safety (clean phase)", _clean(clean, config)))
     if mix:
         sections.append(("mix", "Mixture", mix))
     if summary["files"]:
         sections.append(("timing", "Time per stage", _timing(summary)))
         wanted = {(s["name"], r) for s in summary["stages"] for r in s["drops"]}
-        kept = sample_kept(_done_paths(out, "docs", rf.shards))
+        # from the curated corpus when the clean phase has run: samples are then PII-redacted
+        kept = sample_kept(_done_paths(out, "clean", rf.shards) or _done_paths(out, "docs", rf.shards))
         rejects = sample_rejects(_done_paths(out, "rejects", rf.shards), wanted)
         sections.append(("kept", "Sample kept documents", _kept_samples(kept)))
         sections.append(("dropped", "Sample dropped documents per reason", _reject_samples(summary, rejects)))

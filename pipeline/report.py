@@ -5,6 +5,7 @@ Built only from ``OUT/stats/files/*.json``, so it works on a partially finished 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,22 +39,13 @@ def summarize(out: Path) -> dict[str, Any]:
     return merge(load_file_stats(Path(out)))
 
 
-def print_report(out: Path, console: Console | None = None, top_reasons: int = 4) -> dict[str, Any]:
-    """Print the funnel table for the run in ``out`` and return the merged summary."""
-    console = console or Console(width=None if Console().is_terminal else 160)
-    out = Path(out)
-    summary = summarize(out)
-    done = summary["files"]
-    if not done:
-        console.print(f"[yellow]No finished files in {out} yet.[/]")
-        return summary
-    first = summary["stages"][0]["docs_in"] if summary["stages"] else 0
-    table = Table(title=f"Funnel: {out}  ({done} files done)", title_justify="left")
+def _funnel_table(stages: list[dict[str, Any]], title: str, first: int, top_reasons: int) -> Table:
+    table = Table(title=title, title_justify="left")
     for col, just in (("stage", "left"), ("docs in", "right"), ("docs out", "right"), ("kept %", "right"),
                       ("of input %", "right"), ("bytes out", "right"), ("time s", "right"), ("docs/s", "right"),
                       ("top drop reasons", "left")):
         table.add_column(col, justify=just)
-    for st in summary["stages"]:
+    for st in stages:
         kept = 100 * st["docs_out"] / st["docs_in"] if st["docs_in"] else 100.0
         overall = 100 * st["docs_out"] / first if first else 0.0
         rate = st["docs_in"] / st["time_s"] if st["time_s"] else 0.0
@@ -63,7 +55,28 @@ def print_report(out: Path, console: Console | None = None, top_reasons: int = 4
             reasons += f", +{more} more"
         table.add_row(st["name"], f"{st['docs_in']:,}", f"{st['docs_out']:,}", f"{kept:.1f}", f"{overall:.1f}",
                       human_bytes(st["bytes_out"]), f"{st['time_s']:.1f}", f"{rate:,.0f}", reasons)
-    console.print(table)
+    return table
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def print_report(out: Path, console: Console | None = None, top_reasons: int = 4) -> dict[str, Any]:
+    """Print the funnel of the run in ``out`` (per-file stages, then dedup and the clean phase when they
+    have run) and return the merged per-file summary."""
+    console = console or Console(width=None if Console().is_terminal else 160)
+    out = Path(out)
+    summary = summarize(out)
+    done = summary["files"]
+    if not done:
+        console.print(f"[yellow]No finished files in {out} yet.[/]")
+        return summary
+    first = summary["stages"][0]["docs_in"] if summary["stages"] else 0
+    console.print(_funnel_table(summary["stages"], f"Funnel: {out}  ({done} files done)", first, top_reasons))
     last = summary["stages"][-1]["docs_out"] if summary["stages"] else 0
     cpu = summary["cpu_s"]
     console.print(
@@ -71,4 +84,21 @@ def print_report(out: Path, console: Console | None = None, top_reasons: int = 4
         f"{summary['records_other']:,} non-response records; "
         f"{cpu:.0f} CPU-s in per-file work = {first / cpu if cpu else 0:.1f} responses/s per core."
     )
+    dedup = _read_json(out / "stats" / "dedup.json")
+    if dedup:
+        removed = ", ".join(f"{k} {v:,}" for k, v in dedup.get("removed", {}).items())
+        console.print(f"dedup: {dedup['docs_in']:,} -> {dedup['docs_out']:,} documents (removed: {removed}); "
+                      f"{dedup.get('lines', {}).get('removed', 0):,} repeated lines removed.")
+    clean = _read_json(out / "stats" / "clean.json")
+    if clean and clean.get("stages"):
+        console.print(_funnel_table(clean["stages"], f"Clean phase (input: OUT/{clean.get('input')})", first,
+                                    top_reasons))
+        pii = {col[4:]: int(h["sum"]) for st in clean["stages"] for col, h in st["scores"].items()
+               if col.startswith("pii_")}
+        if pii:
+            console.print("PII redacted: " + ", ".join(f"{t} {n:,}" for t, n in pii.items()))
+        for name, fit in clean.get("corpus_fits", {}).items():
+            console.print(f"{name}: {fit.get('blocked', 0):,} of {fit.get('judged', 0):,} judged domains blocked "
+                          f"{fit.get('blocked_by_reason', {})}")
+        console.print(f"{clean['stages'][-1]['docs_out']:,} documents in OUT/clean (the curated corpus).")
     return summary

@@ -229,6 +229,13 @@ def run(cfg: dict[str, Any], inputs: list[str], out: Path, address: str | None =
         init_ray(address, workers)
         log.warning("dedup phase (URL, exact, MinHash LSH, line-level) over %s/docs", out)
         dedup.run_dedup(out, cfg["dedup"])
+    if cfg.get("clean") is not None and not failed:
+        from pipeline.clean import input_dir, run_clean
+
+        init_ray(address, workers)
+        log.warning("clean phase (%s) over %s", ", ".join(next(iter(s)) for s in cfg["clean"]["stages"]),
+                    input_dir(out, cfg))
+        run_clean(out, cfg, progress=progress)
     summary = merge(load_file_stats(out))
     summary.update({"inputs": len(files), "skipped_done": skipped, "failed": failed,
                     "wall_s": round(time.time() - t0, 2)})

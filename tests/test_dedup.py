@@ -26,15 +26,6 @@ from dedup.urls import normalize_url
 VOCAB = vocabulary(20_000, seed=3)
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def words_text(rng, n, line_every=0):
     return to_text(VOCAB, random_words(rng, VOCAB, n), line_every)
 
