@@ -44,11 +44,14 @@ sample: setup
 	  --crawl $(CRAWL) --segments $(SEGMENTS) --files-per-segment $(FILES_PER_SEGMENT)
 
 # Classifier models trained by the project from data it has (data/models, git-ignored).
-models: setup sample
-	@if [ -f data/models/.done ]; then echo "models present in data/models"; else \
+# The sentinel names the recipe: a checkout trained before the toxicity model existed trains again.
+models: setup sample lists
+	@if [ -f data/models/.done-2 ]; then echo "models present in data/models"; else \
 	  $(BIN)/curate train all --warc 'data/sample/*.warc.gz' \
 	    $$( [ -d "$(SHARED)/eval/extraction/scrapinghub" ] && echo --articles $(SHARED)/eval/extraction/scrapinghub ) \
-	  && touch data/models/.done; fi
+	    $$( [ -f "$(SHARED)/eval/toxicity/davidson-hate-offensive.csv" ] && \
+	        echo --toxicity-csv $(SHARED)/eval/toxicity/davidson-hate-offensive.csv ) \
+	  && touch data/models/.done-2; fi
 
 pipeline: setup sample lists models
 	$(BIN)/curate run --input 'data/sample/*.warc.gz' --output $(OUT) --config $(CONFIG)

@@ -23,6 +23,7 @@ from classifiers.common import (DEFAULT_MODEL_DIR, binary_metrics, ft_tokens, mi
 
 DEFAULT_PATH = DEFAULT_MODEL_DIR / "quality_fasttext.ftz"
 POS, NEG = "__label__hq", "__label__lq"
+TASK = "document quality, P(high quality) (fastText, bigram)"
 
 # Training hyperparameters (override from classifiers/train.yaml or `--set key=value`).
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -42,15 +43,19 @@ def _label(row: dict) -> int:
     return int(float(row["score"]) >= 0.5)
 
 
-def _write_ft(path: Path, rows: Sequence[dict], max_chars: int) -> None:
+def _write_ft(path: Path, rows: Sequence[dict], max_chars: int, labels: tuple[str, str] = (POS, NEG)) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for r in rows:
-            f.write(f"{POS if _label(r) else NEG} {ft_tokens(r['text'], max_chars)}\n")
+            f.write(f"{labels[0] if _label(r) else labels[1]} {ft_tokens(r['text'], max_chars)}\n")
 
 
 def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, Any] | None = None,
-          data_desc: dict | None = None, quiet: bool = True) -> dict[str, Any]:
-    """Train (and quantize) a model from labelled rows; write it and its model card; return the card."""
+          data_desc: dict | None = None, quiet: bool = True, task: str = TASK,
+          labels: tuple[str, str] = (POS, NEG)) -> dict[str, Any]:
+    """Train (and quantize) a model from labelled rows; write it and its model card; return the card.
+
+    Any binary task: ``task`` is the model card's description, ``labels`` the fastText label names of
+    label 1 and label 0 (give the same ``labels`` to ``evaluate`` / ``_predict_model``)."""
 
     p = {**TRAIN_DEFAULTS, **(params or {})}
     out = Path(out)
@@ -65,11 +70,11 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
-        _write_ft(train_file, tr, p["max_chars"])
+        _write_ft(train_file, tr, p["max_chars"], labels)
         qargs = dict(cutoff=p["cutoff"], dsub=p["dsub"], qnorm=p["qnorm"], retrain=p["retrain"],
                      epoch=p["quantize_epoch"]) if p["quantize"] else None
         model, quantized = train_supervised(str(train_file), ft_args, p, qargs)
-        full_metrics = evaluate(model, te, p["max_chars"]) if te else None
+        full_metrics = evaluate(model, te, p["max_chars"], labels) if te else None
         tmp_bin = Path(tmp) / "full.bin"
         model.save_model(str(tmp_bin))
         full_size = tmp_bin.stat().st_size
@@ -79,9 +84,9 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     model.save_model(str(tmp_out))
     os.replace(tmp_out, out)
     load_model.cache_clear()
-    heldout = evaluate(model, te, p["max_chars"]) if te else None
+    heldout = evaluate(model, te, p["max_chars"], labels) if te else None
     card = {
-        "task": "document quality, P(high quality) (fastText, bigram)",
+        "task": task,
         "data": {**(data_desc or {}), "train_rows": len(tr), "heldout_rows": len(te),
                  "train_positives": sum(_label(r) for r in tr)},
         "parameters": p,
@@ -133,9 +138,10 @@ def train_supervised(path: str, ft_args: dict, p: dict, quantize: dict | None = 
         return fasttext.load_model(full), (fasttext.load_model(quant) if quantize is not None else None)
 
 
-def evaluate(model, rows: Sequence[dict], max_chars: int = 20_000) -> dict[str, Any]:
+def evaluate(model, rows: Sequence[dict], max_chars: int = 20_000,
+             labels: tuple[str, str] = (POS, NEG)) -> dict[str, Any]:
     y = [_label(r) for r in rows]
-    s = _predict_model(model, [r["text"] for r in rows], max_chars)
+    s = _predict_model(model, [r["text"] for r in rows], max_chars, labels)
     m = binary_metrics(y, s)
     by_source: dict[str, list] = {}
     for r, yy, ss in zip(rows, y, s):
@@ -158,13 +164,16 @@ def load_model(model_path: str | None = None):
     return fasttext.load_model(os.fspath(path))
 
 
-def _predict_model(model, texts: Sequence[str | None], max_chars: int) -> list[float]:
+def _predict_model(model, texts: Sequence[str | None], max_chars: int,
+                   labels: tuple[str, str] = (POS, NEG)) -> list[float]:
+    """P(label 1) per text; ``labels`` = (fastText label of 1, of 0)."""
+    pos, neg = labels
     lines = [ft_tokens(t, max_chars) for t in texts]
-    labels, probs = model.predict(lines, k=2)
+    predicted, probs = model.predict(lines, k=2)
     out = []
-    for labs, ps in zip(labels, probs):
+    for labs, ps in zip(predicted, probs):
         d = dict(zip(labs, ps))
-        out.append(float(min(1.0, max(0.0, d.get(POS, 1.0 - d.get(NEG, 1.0))))))
+        out.append(float(min(1.0, max(0.0, d.get(pos, 1.0 - d.get(neg, 1.0))))))
     return out
 
 

@@ -24,8 +24,11 @@ the default recipe (what `make models` runs; all data offline):
   curate train teach --data data/train/quality.jsonl --fasttext-model data/models/quality_fasttext.ftz
   curate train transformer --data data/train/teacher.jsonl
   curate train code-math --data data/train/code_math.jsonl
+  curate train toxicity --csv ../shared/eval/toxicity/davidson-hate-offensive.csv \
+    --negatives ../shared/eval/extraction/scrapinghub/ground-truth.json --negatives data/train/quality.jsonl
 or all of it at once:
-  curate train all --warc 'data/sample/*.warc.gz' --articles ../shared/eval/extraction/scrapinghub
+  curate train all --warc 'data/sample/*.warc.gz' --articles ../shared/eval/extraction/scrapinghub \
+    --toxicity-csv ../shared/eval/toxicity/davidson-hate-offensive.csv
 
 your own data, e.g. Wikipedia-referenced pages (label 1) vs random crawl (label 0), or an LLM's ratings:
   curate train fasttext --data my_quality.jsonl --out data/models/my_quality.ftz --set dim=64
@@ -137,8 +140,41 @@ def cmd_code_math(args) -> int:
     return _train_fasttext_model(args, code_math, "code_math")
 
 
+def cmd_toxicity(args) -> int:
+    from classifiers import toxicity
+
+    p = _params(args, "toxicity", toxicity.TRAIN_DEFAULTS)
+    rows = toxicity.read_davidson(args.csv)
+    desc = {"files": [str(args.csv)], "rows": len(rows)}
+    negatives = None
+    if args.negatives:
+        part = "all" if args.all_negatives else "train"
+        negatives = toxicity.read_negatives(args.negatives, part=part)
+        if not negatives:
+            raise ValueError(f"no English documents in --negatives {args.negatives} (part {part!r})")
+        desc["negatives"] = {"files": list(args.negatives), "part": part, "documents": len(negatives)}
+        print(f"web negatives: {len(negatives)} English documents ({part} part) from {args.negatives}")
+    card = toxicity.train(rows, args.out, p, data_desc=desc, negatives=negatives)
+    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB) and its model card; "
+          f"threshold {card['threshold']}")
+    _print_card(card)
+    return 0
+
+
+def toxicity_negatives(work: Path, articles: str | None) -> list[str]:
+    """The default clean-web negatives of `curate train all` for the toxicity model: the gold article texts of
+    the extraction benchmark (with --articles) and every page of `prepare`'s quality.jsonl (its articles, the
+    Debian handbook and the random English crawl pages), each the half not kept for measurement
+    (``classifiers.toxicity.web_measurement``), screened with the LDNOOBW list (``negative_chunks``)."""
+    out = []
+    if articles:
+        out += ["--negatives", str(Path(articles) / "ground-truth.json")]
+    return out + ["--negatives", str(work / "quality.jsonl")]
+
+
 def cmd_all(args) -> int:
-    """prepare -> fasttext -> teach -> transformer -> code-math, with default paths under --models/--work."""
+    """prepare -> fasttext -> teach -> transformer -> code-math [-> toxicity], with default paths under
+    --models/--work."""
     work, models = Path(args.work), Path(args.models)
     t0 = time.time()
     steps = [
@@ -150,7 +186,8 @@ def cmd_all(args) -> int:
          "--out", str(work / "teacher.jsonl")],
         ["transformer", "--data", str(work / "teacher.jsonl"), "--out", str(models / "quality_transformer")],
         ["code-math", "--data", str(work / "code_math.jsonl"), "--out", str(models / "code_math.ftz")],
-    ]
+    ] + ([["toxicity", "--csv", args.toxicity_csv, "--out", str(models / "toxicity.ftz"),
+           *toxicity_negatives(work, args.articles)]] if args.toxicity_csv else [])
     common = (["--config", args.config] if args.config else []) + (["--seed", str(args.seed)] if args.seed is not None
                                                                   else [])
     for st in steps:
@@ -241,11 +278,36 @@ def build_parser(prog: str = "curate train") -> argparse.ArgumentParser:
     common(sp, "code_math")
     sp.set_defaults(func=cmd_code_math)
 
-    sp = sub.add_parser("all", help="the whole default recipe: prepare, fasttext, teach, transformer, code-math",
+    sp = sub.add_parser("toxicity", help="toxicity classifier (fastText) from the Davidson hate/offensive tweets",
+                        description="Train the toxicity classifier: label 1 = hate speech or offensive, 0 = neither "
+                                    "(Davidson et al.'s CSV: columns class, tweet), plus clean web paragraphs as "
+                                    "label 0 with --negatives. The decision threshold is chosen on the held-out split "
+                                    "(tweets and, with --negatives, web pages) and stored in the model card.")
+    sp.add_argument("--csv", required=True, metavar="FILE", help="davidson-hate-offensive.csv")
+    sp.add_argument("--negatives", action="append", metavar="FILE_OR_GLOB",
+                    help="clean web text as extra non-toxic examples (repeatable): Parquet/JSONL with a `text` "
+                         "column (e.g. OUT/docs/*.parquet of `curate run`, data/train/quality.jsonl; `lang` is "
+                         "used if present, other columns ignored) or the extraction benchmark's ground-truth.json. "
+                         "English pages only, cut into the stage's 280-character chunks, screened with the LDNOOBW "
+                         "list; `web_ratio` chunks per Davidson row and `mix_ratio` toxic tweets set in web text per "
+                         "chunk (train.yaml). Only the half of the pages not kept for measuring false positives is "
+                         "used (by article id / site). Quote globs")
+    sp.add_argument("--all-negatives", action="store_true",
+                    help="use every page of --negatives, also the half kept for measurement (bench/toxicity_eval.py "
+                         "web false-positive figures are then no longer held out)")
+    sp.add_argument("--out", default=str(M / "toxicity.ftz"), help="model file (default: %(default)s)")
+    common(sp, "toxicity")
+    sp.set_defaults(func=cmd_toxicity)
+
+    sp = sub.add_parser("all", help="the whole default recipe: prepare, fasttext, teach, transformer, code-math "
+                                    "(and toxicity with --toxicity-csv)",
                         description="Train every default model (what `make models` runs).")
     sp.add_argument("--warc", action="append", metavar="GLOB")
     sp.add_argument("--docs", action="append", metavar="GLOB")
     sp.add_argument("--articles", metavar="DIR")
+    sp.add_argument("--toxicity-csv", metavar="FILE", help="Davidson hate/offensive CSV: also train the toxicity "
+                                                           "model, with the articles (--articles) and the prepared "
+                                                           "quality.jsonl pages as clean web negatives")
     sp.add_argument("--engine", default="resiliparse", choices=["resiliparse", "trafilatura"])
     sp.add_argument("--work", default="data/train", help="training data folder (default: %(default)s)")
     sp.add_argument("--models", default=str(M), help="models folder (default: %(default)s)")

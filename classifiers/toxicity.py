@@ -1,0 +1,740 @@
+"""Toxicity classifier: P(toxic) of a short text, fastText (unigrams), trained on Davidson et al.'s tweets
+and (by default) clean web paragraphs as extra non-toxic examples.
+
+Training data: ``davidson-hate-offensive.csv`` (24,783 tweets; ``class`` 0 hate speech, 1 offensive,
+2 neither). Label 1 = toxic = hate or offensive (83 %), 0 = neither (17 %). The model is the project's
+generic binary fastText trainer (``classifiers.quality_fasttext.train``: one thread, spawned process,
+product-quantized ``.ftz``, model card) with toxicity labels and hyperparameters from the ``toxicity:``
+section of ``classifiers/train.yaml``, tuned on the Davidson held-out split only (unigrams, 5 epochs at
+lr 0.1: bigrams and more epochs were lower in held-out AUC; ``bench/results/toxicity.md``).
+
+Cleaning (``clean_text``, applied to the training tweets *and* to every text scored, so training and
+inference see the same normalization). Web text has no Twitter markup, so anything that only exists
+on Twitter would be a feature that never fires on the web (or, worse, a class cue: most retweets in
+Davidson are offensive):
+
+- HTML entities are decoded (twice: the data has ``&amp;#8220;``), so ``&amp;`` is ``&`` and
+  ``&#128514;`` the emoji it stands for;
+- ``RT`` retweet markers, ``@mentions`` (only where a handle can start: ``fu@ker`` and ``F&@k`` are
+  kept as words) and URLs are removed; ``#hashtag`` keeps its word;
+- whitespace is collapsed. Spelling, case (the tokenizer lower-cases) and emoji are left alone.
+
+Tweets left empty by cleaning are dropped. Known limitation: the Davidson labels follow profanity and
+slurs closely, and tweets in African-American English are over-represented in the offensive class
+(Sap et al., 2019: "The Risk of Racial Bias in Hate Speech Detection"); a filter built on this model
+drops dialect along with toxicity and should be used with a conservative threshold and audited.
+
+Clean web negatives (``train(negatives=...)``, ``curate train toxicity --negatives FILE_OR_GLOB``; what
+``curate train all --toxicity-csv`` does by default). Davidson's "neither" class is tweets too, so a model
+trained on it alone learns "anything not tweet-like-neutral is toxic": at its threshold it dropped about
+11 % of the English sample-crawl pages, mostly false positives (news, recipes, fiction with "she"/"her",
+"white", "chocolate", a sources.list block, a table of Linux distributions). Clean web pages are therefore
+added as label 0, cut into the stage's 280-character chunks (``negative_chunks``: training units = scoring
+units), screened with the LDNOOBW list (pages the dirty_words stage would drop, and every chunk with a
+listed word, are left out), ``web_ratio`` chunks per Davidson training row, round-robin over sites. Web
+negatives alone make ordinary words strongly clean, and fastText averages a chunk's word vectors, so a
+toxic comment sharing a chunk with page text is diluted (held out: caught 50 % of the time instead of
+73 %); ``mix_ratio`` toxic training tweets set in web text (``mixed_positives``) put web text on both sides,
+so register stops being a cue and the toxic words decide. Half of the web units (``web_key``: article id,
+site, Debian-handbook page) is never trained on by default (``web_measurement``, ``read_negatives(part=)``)
+and measures web false positives in ``bench/toxicity_eval.py``.
+
+Decision threshold (stored in the model card as ``threshold``): chosen on the held-out split (the 20 % by
+text group that the trainer holds out for the card; never on the surge evaluation set). Davidson only
+(``youden``): the score maximizing Youden's J = TPR - FPR (balanced accuracy). J does not depend on the
+class prior, and the prior is the one thing certain to differ: 83 % toxic in Davidson, 50 % in the
+evaluation set, a few percent on the web. Precision or F1 targets on Davidson would be chosen for an
+83 % toxic world: precision is above 0.95 from threshold 0.4 up, and max F1 sits at 0.5-0.6, flagging
+10-13 % of the non-toxic tweets for 0.005 more F1 than J's 2.7 %. With web negatives (``youden_web``, the
+default; ``youden`` when there are none) the held-out split also holds whole web pages of units never
+trained on, scored as the stage scores them, and J = TPR(toxic tweets) - max(FPR(neither tweets), share
+of held-out pages flagged): the tweets' Youden threshold unless pages would be flagged more often than
+neutral tweets, in which case it rises. The same split also served to tune the hyperparameters, so the
+card's held-out figures at the threshold are slightly optimistic.
+
+Documents (``doc_scores``): the model knows tweet-sized texts; a long page's average embedding dilutes
+one toxic paragraph, so documents are split into paragraph chunks of about tweet size and scored by
+the maximum over the chunks whose words the model mostly knows (None if there is none); see
+``pipeline/stages/toxicity.py`` for the measurement.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import html
+import json
+import os
+import random
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from classifiers import quality_fasttext
+from classifiers.common import (DEFAULT_MODEL_DIR, auc, ft_tokens, missing_model_error, split, stable_hash,
+                                text_key, write_card)
+
+DEFAULT_PATH = DEFAULT_MODEL_DIR / "toxicity.ftz"
+DEFAULT_BLOCKLIST = Path("data/lists/ldnoobw/en")  # `make lists`; ../shared/lists/ldnoobw/en as a fallback
+INSERTS_PER_PAGE = 3  # held-out toxic tweets inserted into each held-out web page (one at a time), card metric
+TOXIC, CLEAN = "__label__toxic", "__label__clean"
+LABELS = (TOXIC, CLEAN)
+TASK = "toxicity, P(toxic) of a short text (fastText; Davidson tweets, hate or offensive vs neither)"
+TASK_WEB = TASK[:-1] + "; plus clean web paragraph chunks as non-toxic)"
+DAVIDSON_CLASSES = {0: "hate", 1: "offensive", 2: "neither"}
+
+# Training hyperparameters (override from classifiers/train.yaml `toxicity:` or `--set key=value`).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    **quality_fasttext.TRAIN_DEFAULTS,
+    "dim": 16, "epoch": 5, "lr": 0.1, "wordNgrams": 1, "minCount": 2, "bucket": 200_000,
+    "max_chars": 2_000, "cutoff": 20_000, "quantize_epoch": 5,
+    # how the decision threshold is chosen on the held-out split: youden_web (max TPR - the larger FPR of
+    # neither tweets and of held-out web pages; youden without negatives), youden (max TPR - FPR over all
+    # held-out rows), f1 (max F1 at the held-out's prior) or a number (fixed)
+    "threshold_rule": "youden_web",
+    # web negatives (train(negatives=...)): training chunks per Davidson training row (repeated if fewer
+    # exist), chunk size (as the stage's chunk_chars), the screening word list (None: none), and the
+    # stage's min_known for scoring the held-out pages
+    "web_ratio": 0.2, "chunk_chars": 280, "negatives_blocklist": str(DEFAULT_BLOCKLIST), "min_known": 0.5,
+    # toxic tweets set in web text (mixed_positives) per web training chunk: 0 = none
+    "mix_ratio": 1.0,
+}
+
+_ENTITY_AGAIN = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_RT = re.compile(r"(?<!\w)RT\b:?")  # upper-case only: "rt" is also a word-ish token in comments
+_MENTION = re.compile(r"(?<![^\s\"'“‘(\[.,:;])@\w{1,30}:?")
+_HASHTAG = re.compile(r"(?<![\w&])#(\w)")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")  # old Twitter emoji codes
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(text: str | None) -> str:
+    """Tweet markup away, for training and scoring alike (see the module docstring)."""
+    if not text:
+        return ""
+    t = html.unescape(text)
+    if "&" in t and _ENTITY_AGAIN.search(t):
+        t = html.unescape(t)
+    t = _URL.sub(" ", t)
+    t = _MENTION.sub(" ", t)
+    t = _RT.sub(" ", t)
+    t = _HASHTAG.sub(r"\1", t)
+    t = _PRIVATE_USE.sub(" ", t)
+    return _SPACE.sub(" ", t).strip()
+
+
+# --- data ---------------------------------------------------------------------------------
+
+def read_davidson(path: str | Path, clean: bool = True) -> list[dict[str, Any]]:
+    """Labelled rows ``text`` (cleaned), ``label`` (1 = hate or offensive, 0 = neither), ``source``
+    (the Davidson class name). Tweets that cleaning leaves empty are dropped."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Davidson CSV not found: {path}")
+    rows = []
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"class", "tweet"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: not the Davidson CSV (missing column(s) {sorted(missing)}; "
+                             f"columns: {reader.fieldnames})")
+        for r in reader:
+            cls = int(r["class"])
+            text = clean_text(r["tweet"]) if clean else r["tweet"]
+            if text:
+                rows.append({"text": text, "label": int(cls != 2), "source": DAVIDSON_CLASSES[cls]})
+    return rows
+
+
+def read_surge(path: str | Path) -> tuple[list[str], list[int]]:
+    """Texts and labels (1 = Toxic) of the surge-ai toxicity CSV (multi-line quoted texts)."""
+    texts, labels = [], []
+    with open(path, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            v = r["is_toxic"].strip().lower()
+            if v not in ("toxic", "not toxic"):
+                raise ValueError(f"{path}: unexpected is_toxic value {r['is_toxic']!r}")
+            texts.append(r["text"])
+            labels.append(int(v == "toxic"))
+    return texts, labels
+
+
+# --- clean web text as extra negatives ----------------------------------------------------
+
+# Which web pages may be trained on and which are kept for measuring false positives: a fixed half by
+# unit (``web_key``), the same for every seed, so `curate train` and bench/toxicity_eval.py agree.
+MEASURE_SALT = "toxicity-web-measure"
+# sites that are split by page rather than as a whole (one site, most of the sample crawl's English pages)
+PAGE_SPLIT_HOSTS = ("debian-handbook.info",)
+
+
+def web_key(doc: dict) -> str:
+    """The unit a web page belongs to for the training/measurement split: an extraction-benchmark article
+    (``article:<id>``, from ``ground-truth.json`` or a ``group`` of that form), a page of a
+    ``PAGE_SPLIT_HOSTS`` site (host + last URL segment: translations and versions of one page together),
+    otherwise the URL's host (pages of one site share boilerplate and style), else the text's key."""
+    g = str(doc.get("group") or "")
+    if g.startswith("article:"):
+        return g
+    url = str(doc.get("url") or "")
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    if host:
+        if any(host == h or host.endswith("." + h) for h in PAGE_SPLIT_HOSTS):
+            return f"{host}/{url.split('?')[0].split('#')[0].rstrip('/').rsplit('/', 1)[-1]}"
+        return host
+    return "text:" + text_key(doc.get("text") or "", 100)
+
+
+def web_measurement(key: str) -> bool:
+    """True for the half of the web units kept for measurement (never trained on by default)."""
+    return stable_hash(f"{MEASURE_SALT}:{key}") % 2 == 1
+
+
+def _expand(paths: Sequence[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        p = str(p)
+        matched = sorted(glob.glob(p)) if glob.has_magic(p) else ([p] if Path(p).exists() else [])
+        if not matched:
+            raise FileNotFoundError(f"negatives not found: {p}")
+        files += [Path(m) for m in matched]
+    return files
+
+
+def _read_text_rows(path: Path) -> list[dict]:
+    if path.is_dir() and (path / "ground-truth.json").exists():  # the extraction benchmark's folder
+        path = path / "ground-truth.json"
+    if path.suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not (isinstance(data, dict) and data and all(isinstance(v, dict) and "articleBody" in v
+                                                        for v in data.values())):
+            raise ValueError(f"{path}: a .json file of negatives must be the extraction benchmark's "
+                             "ground-truth.json ({id: {articleBody, url}}); use JSONL or Parquet with `text`")
+        return [{"text": v.get("articleBody") or "", "url": v.get("url"), "group": f"article:{k}",
+                 "source": "articles"} for k, v in sorted(data.items())]
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+        if "text" not in names:
+            raise ValueError(f"{path}: no 'text' column (columns: {names})")
+        rows = pq.read_table(path, columns=[c for c in ("text", "lang", "url", "group", "source")
+                                            if c in names]).to_pylist()
+    elif path.suffix in (".jsonl", ".json") or path.name.endswith(".jsonl.gz"):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        for i, r in enumerate(rows):
+            if "text" not in r:
+                raise ValueError(f"{path}: row {i} has no 'text' column (columns: {sorted(r)})")
+    else:
+        raise ValueError(f"{path}: negatives must be .parquet, .jsonl(.gz) or the benchmark's ground-truth.json")
+    stem = path.name.split(".")[0]
+    return [{"text": r.get("text") or "", "lang": r.get("lang"), "url": r.get("url"), "group": r.get("group"),
+             "source": f"{stem}:{r['source']}" if r.get("source") else stem} for r in rows]
+
+
+def read_negatives(paths: Sequence[str | Path], part: str = "train", lang: str | None = "en") -> list[dict]:
+    """Clean web documents for ``train(negatives=...)``: every file (globs allowed) is Parquet or JSONL with a
+    ``text`` column (optional ``lang``, ``url``, ``group``, ``source``: e.g. ``OUT/docs/*.parquet`` of a
+    ``curate run``, or ``data/train/quality.jsonl`` of ``curate train prepare``), or the extraction
+    benchmark's ``ground-truth.json`` (its folder works too). Any label column is ignored: all of it is
+    taken as non-toxic, so give pages you trust to be clean (see ``negative_chunks`` for the filter).
+
+    ``part``: ``train`` (default) keeps the units (``web_key``) not held out for measurement,
+    ``measure`` only those, ``all`` everything. ``lang``: documents of another ``lang`` are skipped;
+    documents without one are identified with the project's language model. Exact-beginning duplicates
+    (``text_key``) are kept once. Returns dicts ``text``, ``url``, ``key``, ``source``."""
+    if part not in ("train", "measure", "all"):
+        raise ValueError(f"part must be train, measure or all; got {part!r}")
+    docs, seen = [], set()
+    for path in _expand(paths):
+        for r in _read_text_rows(path):
+            text = r["text"]
+            k = text_key(text)
+            if not text.strip() or k in seen:
+                continue
+            key = web_key(r)
+            if part != "all" and web_measurement(key) != (part == "measure"):
+                continue
+            seen.add(k)
+            docs.append({"text": text, "url": r.get("url"), "key": key, "source": r["source"],
+                         "lang": r.get("lang")})
+    if lang:
+        todo = [d for d in docs if not d["lang"]]
+        if todo:
+            from classifiers import langid
+
+            for d, (lg, _) in zip(todo, langid.predict([d["text"] for d in todo])):
+                d["lang"] = lg
+        docs = [d for d in docs if d["lang"] == lang]
+    for d in docs:
+        d.pop("lang", None)
+    return docs
+
+
+def _blocklist(path: str | Path | None):
+    """The LDNOOBW word list as the dirty_words stage compiles it; None when ``path`` is None or absent."""
+    if path is None:
+        return None
+    root = Path(__file__).resolve().parents[1]
+    p = Path(path)
+    if not p.exists() and not p.is_absolute() and (root / p).exists():
+        p = root / p
+    if not p.exists() and Path(path) == DEFAULT_BLOCKLIST:
+        p = root.parent / "shared" / "lists" / "ldnoobw" / "en"
+    if not p.exists():
+        print(f"warning: word list {path} not found (`make lists`); web negatives are not screened for swearing "
+              "and adult words", file=sys.stderr)
+        return None
+    from pipeline.stages.dirty_words import compile_list
+
+    return compile_list(p.read_text(encoding="utf-8").splitlines(), "en")
+
+
+def negative_chunks(docs: Sequence[dict | str], chunk_chars: int = 280,
+                    blocklist: str | Path | None = DEFAULT_BLOCKLIST) -> tuple[list[dict], dict[str, Any]]:
+    """Web documents -> non-toxic training rows, chunked exactly as ``doc_scores`` chunks a page (``chunks``,
+    then ``clean_text``), so training units match scoring units. Rows: ``text``, ``label`` 0, ``source``
+    ``web``, ``group`` ``web:<key>`` (all chunks of a unit on one side of the held-out split), ``page``
+    (the document's index).
+
+    Screening with the LDNOOBW list (``blocklist``; None = off): a page the dirty_words stage would drop
+    (more than 30 matches, or at least 3 and more than one per 100 words: adult pages) gives nothing, and a
+    chunk with any match is left out (neither label: a swearing comment or a sex-ed paragraph is not
+    "clean" by fiat, and the Davidson labels should decide about those words). Chunks without a word
+    and repeated chunks (same cleaned text) are skipped."""
+    pat = _blocklist(blocklist)
+    rows: list[dict] = []
+    seen: set[str] = set()
+    stats = {"documents": len(docs), "adult_pages": 0, "chunks": 0, "blocklisted_chunks": 0, "duplicate_chunks": 0}
+    for i, d in enumerate(docs):
+        d = {"text": d} if isinstance(d, str) else d
+        text = d.get("text") or ""
+        key = d.get("key") or web_key(d)
+        if pat is not None:
+            n = sum(1 for _ in pat.finditer(text.lower()))
+            if n > 30 or (n >= 3 and n > 0.01 * max(len(text.split()), 1)):
+                stats["adult_pages"] += 1
+                continue
+        for c in chunks(text, chunk_chars):
+            if pat is not None and pat.search(c.lower()):
+                stats["blocklisted_chunks"] += 1
+                continue
+            cc = clean_text(c)
+            if not _words(ft_tokens(cc, 4 * chunk_chars)):
+                continue
+            k = cc.casefold()
+            if k in seen:
+                stats["duplicate_chunks"] += 1
+                continue
+            seen.add(k)
+            rows.append({"text": cc, "label": 0, "source": "web", "group": f"web:{key}", "page": i})
+    stats["chunks"] = len(rows)
+    stats["units"] = len({r["group"] for r in rows})
+    return rows, stats
+
+
+def take_chunks(rows: list[dict], n: int, seed: int = 0) -> list[dict]:
+    """``n`` of the rows, round-robin over their groups (units) in a seeded random order, so a long page or a
+    big site does not dominate; more than there are: every row again (upsampling), then round-robin."""
+    if n <= 0 or not rows:
+        return []
+    rng = np.random.default_rng(seed)
+    groups = sorted({r["group"] for r in rows})
+    g_rank = dict(zip(groups, rng.permutation(len(groups))))
+    rank = [0] * len(rows)
+    seen: dict[str, int] = {}
+    for i in rng.permutation(len(rows)):  # a random order of the chunks within each group
+        g = rows[i]["group"]
+        seen[g] = rank[i] = seen.get(g, -1) + 1
+    order = sorted(range(len(rows)), key=lambda i: (rank[i], g_rank[rows[i]["group"]]))
+    out = [rows[i] for i in order] * (n // len(rows)) + [rows[i] for i in order[:n % len(rows)]]
+    return out
+
+
+
+def mixed_positives(toxic: Sequence[dict], web: Sequence[dict], n: int, chunk_chars: int = 280,
+                    seed: int = 0) -> list[dict]:
+    """``n`` toxic training examples shaped like a stage chunk that holds a toxic comment among page text:
+    a toxic tweet with the start or end of a web chunk around it, up to ``chunk_chars`` (label 1, ``group``
+    the tweet's, so it sits on the tweet's side of the held-out split). Web text then occurs on both sides,
+    and the tweet's toxic words, not its register, are what separates the classes."""
+    rng = np.random.default_rng(seed + 7)
+    out = []
+    for _ in range(n):
+        t = toxic[int(rng.integers(len(toxic)))]["text"]
+        w = web[int(rng.integers(len(web)))]["text"]
+        room = chunk_chars - len(t) - 1
+        if room >= 20:
+            after = bool(rng.integers(2))
+            ctx = w[-room:] if after else w[:room]
+            cut = ctx.find(" ") if after else ctx.rfind(" ")
+            ctx = (ctx[cut + 1:] if after else ctx[:cut]) if cut > 0 else ctx
+            text = f"{ctx} {t}" if after else f"{t} {ctx}"
+        else:
+            text = t
+        out.append({"text": text, "label": 1, "source": "mixed", "group": text_key(t)})
+    return out
+
+# --- metrics ------------------------------------------------------------------------------
+
+def pr_at(y: Sequence[int], s: Sequence[float], threshold: float) -> dict[str, Any]:
+    """Precision, recall, F1, FPR and accuracy of ``score >= threshold``."""
+    y = np.asarray(y, bool)
+    pred = np.asarray(s, float) >= threshold
+    tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+    fn, tn = int((~pred & y).sum()), int((~pred & ~y).sum())
+    prec = tp / (tp + fp) if tp + fp else None
+    rec = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * prec * rec / (prec + rec) if prec and rec else 0.0
+    return {"threshold": round(float(threshold), 4), "precision": _r(prec), "recall": _r(rec), "f1": _r(f1),
+            "fpr": _r(fp / (fp + tn) if fp + tn else None), "accuracy": _r((tp + tn) / max(len(y), 1)),
+            "flagged": tp + fp}
+
+
+def choose_threshold(y: Sequence[int], s: Sequence[float], rule: str | float = "youden") -> float:
+    """The decision threshold by ``rule``: ``youden`` (max TPR - FPR), ``f1`` (max F1) or a fixed number.
+    Candidates are midpoints between consecutive distinct scores (robust to ties)."""
+    if not isinstance(rule, str):
+        return float(rule)
+    y = np.asarray(y, bool)
+    s = np.asarray(s, float)
+    if y.all() or not y.any():
+        raise ValueError("choosing a threshold needs both classes in the held-out split")
+    u = np.unique(s)
+    cands = np.concatenate([[u[0]], (u[:-1] + u[1:]) / 2]) if len(u) > 1 else u
+    best, best_t = -np.inf, 0.5
+    for t in cands:
+        pred = s >= t
+        tpr, fpr = (pred & y).sum() / y.sum(), (pred & ~y).sum() / (~y).sum()
+        if rule == "youden":
+            v = tpr - fpr
+        elif rule == "f1":
+            prec = (pred & y).sum() / max(pred.sum(), 1)
+            v = 2 * prec * tpr / (prec + tpr) if prec + tpr else 0.0
+        else:
+            raise ValueError(f"threshold_rule must be youden, f1 or a number; got {rule!r}")
+        if v > best:
+            best, best_t = v, float(t)
+    return round(best_t, 4)
+
+
+def choose_threshold_web(toxic: Sequence[float], neither: Sequence[float], pages: Sequence[float]) -> float:
+    """The threshold maximizing TPR(toxic) - max(FPR(neither), FPR(pages)): Youden's J against the worse of
+    two kinds of negatives, whatever their counts: tweets labelled neither, and clean web pages scored as
+    the stage scores them (``doc_scores``). While the held-out pages are no worse than the tweets this is
+    Youden's J on the tweets (the Davidson-only rule); where they are worse the threshold rises until they
+    are not. Candidates as in ``choose_threshold``."""
+    tox, nei, pag = (np.sort(np.asarray(v, float)) for v in (toxic, neither, pages))
+    if not len(tox) or not len(nei) or not len(pag):
+        raise ValueError("choosing a threshold needs toxic and non-toxic tweets and web pages")
+    u = np.unique(np.concatenate([tox, nei, pag]))
+    cands = np.concatenate([[u[0]], (u[:-1] + u[1:]) / 2]) if len(u) > 1 else u
+
+    def above(v, t):  # share of v >= t
+        return 1 - np.searchsorted(v, t, side="left") / len(v)
+
+    j = above(tox, cands) - np.maximum(above(nei, cands), above(pag, cands))
+    best = np.flatnonzero(j >= j.max() - 1e-12)
+    return round(float(cands[best[-1]]), 4)  # ties (the max makes plateaus): the highest, fewer pages flagged
+
+
+def insert_paragraphs(text: str, extra: Sequence[str], rng) -> str:
+    """``text`` with each of ``extra`` inserted as a paragraph (line) at a random place (``rng``: random.Random)."""
+    paras = text.split("\n")
+    for c in extra:
+        paras.insert(rng.randrange(len(paras) + 1), c)
+    return "\n".join(paras)
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+# --- training -----------------------------------------------------------------------------
+
+def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, Any] | None = None,
+          data_desc: dict | None = None, negatives: Sequence[dict | str] | None = None) -> dict[str, Any]:
+    """Train and quantize the model (``quality_fasttext.train`` with toxicity labels), choose the decision
+    threshold on the held-out split, write the model and its card (with ``threshold``); return the card.
+
+    ``rows``: the labelled tweets (``read_davidson``). ``negatives`` (optional): clean web documents
+    (``read_negatives``, or plain strings), added as non-toxic examples chunked like ``doc_scores`` chunks
+    pages (``negative_chunks``). Their units (``web_key``) are split like the tweets (``heldout``, by
+    group); of the training side, ``web_ratio`` x the number of Davidson training rows are used
+    (``take_chunks``: round-robin over units; fewer available: all, repeated), plus ``mix_ratio`` x as many
+    toxic training tweets set in those chunks' text (``mixed_positives``); the held-out side is kept whole,
+    so its pages can be scored as the stage scores them (threshold rule ``youden_web``). Without negatives
+    this is the Davidson-only model."""
+    p = {**TRAIN_DEFAULTS, **(params or {})}
+    out = Path(out)
+    web_tr: list[dict] = []
+    web_te: list[dict] = []
+    web_stats: dict[str, Any] | None = None
+    if negatives:
+        web_rows, web_stats = negative_chunks(negatives, p["chunk_chars"], p["negatives_blocklist"])
+        web_tr, web_te = split(web_rows, p["heldout"], p["seed"])
+        n_dav = len(split(rows, p["heldout"], p["seed"])[0])
+        want = int(round(float(p["web_ratio"]) * n_dav))
+        web_stats.update(train_chunks_available=len(web_tr), train_chunks_used=want, heldout_chunks=len(web_te),
+                         web_ratio=p["web_ratio"])
+        web_tr = take_chunks(web_tr, want, p["seed"])
+        n_mix = int(round(float(p["mix_ratio"]) * len(web_tr)))
+        if n_mix:
+            dav_tr_toxic = [r for r in split(rows, p["heldout"], p["seed"])[0] if r["label"] == 1]
+            mixed = mixed_positives(dav_tr_toxic, web_tr, n_mix, p["chunk_chars"], p["seed"])
+            web_stats.update(mixed_positives=len(mixed), mix_ratio=p["mix_ratio"])
+            web_tr = web_tr + mixed
+    desc = {**(data_desc or {})}
+    if web_stats:
+        desc["web_negatives"] = web_stats
+    card = quality_fasttext.train(rows + web_tr + web_te, out, p, data_desc=desc,
+                                  task=TASK_WEB if web_stats else TASK, labels=LABELS)
+    # the same deterministic split (by text group) the trainer made: these rows were not trained on
+    _, te = split(rows, p["heldout"], p["seed"])
+    if te:
+        load_model.cache_clear()
+        _vocabulary.cache_clear()
+        model = load_model(str(out))
+        y = [int(r["label"]) for r in te]
+        s = quality_fasttext._predict_model(model, [r["text"] for r in te], p["max_chars"], LABELS)
+        page_scores = ins_scores = None
+        if web_te:
+            # the held-out web pages (their screened chunks, one per line) as the stage scores them, as they are
+            # (for the threshold) and with a held-out toxic tweet inserted as a paragraph (INSERTS_PER_PAGE times
+            # each; reported in the card: how well a toxic paragraph inside a page is caught)
+            by_page: dict[int, list[str]] = {}
+            for r in web_te:
+                by_page.setdefault(r["page"], []).append(r["text"])
+            pages = ["\n".join(v) for v in by_page.values()]
+            toxic_te = [r["text"] for r in te if r["label"] == 1]
+            rng = random.Random(p["seed"])
+            inserted = [insert_paragraphs(d, [rng.choice(toxic_te)], rng)
+                        for d in pages for _ in range(INSERTS_PER_PAGE)]
+            kw = dict(chunk_chars=p["chunk_chars"], min_known=p["min_known"])
+            page_scores = [v or 0.0 for v in doc_scores(pages, str(out), **kw)]
+            ins_scores = [v or 0.0 for v in doc_scores(inserted, str(out), **kw)]
+        rule = p["threshold_rule"]
+        if rule == "youden_web" and not page_scores:
+            rule = "youden"  # no web pages held out: the Davidson-only rule
+        if rule == "youden_web":
+            t = choose_threshold_web([ss for ss, yy in zip(s, y) if yy], [ss for ss, yy in zip(s, y) if not yy],
+                                     page_scores)
+        else:
+            t = choose_threshold(y, s, rule)
+        at = pr_at(y, s, t)
+        by_source = {src: round(float(np.mean([ss >= t for r, ss in zip(te, s) if r.get("source") == src])), 4)
+                     for src in sorted({r.get("source") for r in te if r.get("source")})}
+        card["threshold"] = t
+        card["heldout"]["davidson_auc"] = _r(auc(y, s))
+        card["heldout"]["at_threshold"] = {**at, "flagged_share_by_source": by_source}
+        if web_te:
+            card["heldout"]["web"] = {
+                "pages": len(page_scores), "units": len({r["group"] for r in web_te}), "chunks": len(web_te),
+                "page_flag_rate": _r(float(np.mean([v >= t for v in page_scores]))),
+                "inserted_toxic_flag_rate": _r(float(np.mean([v >= t for v in ins_scores]))),
+                "auc_inserted_vs_clean_pages": _r(auc([1] * len(ins_scores) + [0] * len(page_scores),
+                                                      ins_scores + page_scores)),
+                "auc_toxic_tweets_vs_clean_pages": _r(auc([1] * sum(y) + [0] * len(page_scores),
+                                                          [ss for ss, yy in zip(s, y) if yy] + page_scores)),
+            }
+        card["notes"] = {
+            "threshold": f"{t}: " + {
+                "youden": "the held-out threshold maximizing TPR - FPR (Youden's J, independent of the class "
+                          "prior; Davidson is 83 % toxic)" + (" with the held-out web chunks among the negatives"
+                                                              if web_te else ""),
+                "youden_web": "the held-out threshold maximizing TPR(toxic tweets) - max(FPR(neither tweets), "
+                              "share of held-out web pages flagged) (Youden's J against the worse kind of "
+                              "negatives; web pages scored as the stage scores them)",
+                "f1": "the held-out threshold maximizing F1"}.get(rule, "fixed"),
+            "labels": "1 = toxic (Davidson hate or offensive), 0 = neither"
+                      + (", and clean web paragraph chunks (0)" if web_stats else ""),
+            "cleaning": "HTML entities decoded, RT markers, @mentions and URLs removed, #hashtags keep their word "
+                        "(classifiers.toxicity.clean_text, applied at training and scoring time)",
+            "limitations": "tweets, 2017; labels track profanity and slurs; dialect (AAE) bias known for this "
+                           "data set; English only",
+        }
+    else:
+        card["threshold"] = 0.5 if isinstance(p["threshold_rule"], str) else float(p["threshold_rule"])
+    write_card(out, card)
+    return card
+
+
+# --- inference ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def load_model(model_path: str | None = None):
+    import fasttext
+
+    path = Path(model_path) if model_path else DEFAULT_PATH
+    if not path.exists():
+        raise missing_model_error(path, "toxicity")
+    fasttext.FastText.eprint = lambda *a, **k: None
+    return fasttext.load_model(os.fspath(path))
+
+
+def load_card(model_path: str | Path | None = None) -> dict[str, Any] | None:
+    path = Path(model_path) if model_path else DEFAULT_PATH
+    card = path.with_name(path.name + ".card.json")
+    return json.loads(card.read_text()) if card.exists() else None
+
+
+def card_threshold(model_path: str | Path | None = None) -> float | None:
+    """The decision threshold stored in the model card, or None (no card, or no threshold in it)."""
+    card = load_card(model_path)
+    return float(card["threshold"]) if card and card.get("threshold") is not None else None
+
+
+def predict(texts: Sequence[str | None], model_path: str | Path | None = None,
+            max_chars: int = 2_000) -> list[float]:
+    """P(toxic) of each text as a whole (cleaned like the training tweets). Empty texts score 0."""
+    if not texts:
+        return []
+    model = load_model(str(model_path) if model_path else None)
+    cleaned = [clean_text(t[:max_chars * 2] if t else t) for t in texts]
+    scores = quality_fasttext._predict_model(model, [c or "" for c in cleaned], max_chars, LABELS)
+    return [s if c else 0.0 for s, c in zip(scores, cleaned)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def chunks(text: str | None, chunk_chars: int = 280, min_chars: int = 20) -> list[str]:
+    """Paragraph chunks of about tweet size: each line is a paragraph; a paragraph longer than
+    ``chunk_chars`` is cut at sentence ends (at spaces for a sentence still longer), consecutive short
+    lines are joined up to ``chunk_chars``. A chunk shorter than ``min_chars`` (a menu item, a byline
+    next to a long paragraph) is appended to the previous chunk rather than scored alone, so chunks
+    are at most ``chunk_chars + min_chars`` long."""
+    if not text:
+        return []
+    pieces: list[str] = []
+    for para in text.splitlines():
+        para = para.strip()
+        if not para:
+            continue
+        if len(para) <= chunk_chars:
+            pieces.append(para)
+            continue
+        for sent in _SENTENCE_END.split(para):
+            while len(sent) > chunk_chars:
+                cut = sent.rfind(" ", 0, chunk_chars)
+                cut = cut if cut > chunk_chars // 2 else chunk_chars
+                pieces.append(sent[:cut])
+                sent = sent[cut:].lstrip()
+            if sent:
+                pieces.append(sent)
+    out: list[str] = []
+
+    def flush(chunk: str) -> None:
+        if out and len(chunk) < min_chars:
+            out[-1] = f"{out[-1]} {chunk}"
+        else:
+            out.append(chunk)
+
+    cur = ""
+    for pc in pieces:  # greedy packing of consecutive pieces into chunks of at most chunk_chars
+        if cur and len(cur) + 1 + len(pc) > chunk_chars:
+            flush(cur)
+            cur = pc
+        else:
+            cur = f"{cur} {pc}" if cur else pc
+    if cur:
+        flush(cur)
+    if len(out) > 1 and len(out[0]) < min_chars:  # a short first chunk joins the second
+        out[:2] = [f"{out[0]} {out[1]}"]
+    return out
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(model_path: str | None) -> frozenset[str]:
+    return frozenset(load_model(model_path).get_words())
+
+
+def _words(tokens: str) -> list[str]:
+    return [w for w in tokens.split() if w[0].isalnum()]  # ft_tokens: words, or one punctuation mark
+
+
+def known_share(text: str | None, vocabulary: frozenset[str]) -> float:
+    """Share of the (cleaned, lower-cased) word tokens of ``text`` that the model has a vector for;
+    punctuation and emoji are not counted. 0 for a text without words."""
+    words = _words(ft_tokens(clean_text(text)))
+    return sum(w in vocabulary for w in words) / len(words) if words else 0.0
+
+
+def _scorable(chunk: str, vocab: frozenset[str], chunk_chars: int, min_known: float) -> str | None:
+    """The chunk's fastText line, or None when it has no word or fewer than ``min_known`` of its words are
+    in ``vocab``."""
+    toks = ft_tokens(clean_text(chunk), 4 * chunk_chars)
+    words = _words(toks)
+    if words and (min_known <= 0 or sum(w in vocab for w in words) >= min_known * len(words)):
+        return toks
+    return None
+
+
+def chunk_scores(chunk_texts: Sequence[str], model_path: str | Path | None = None, chunk_chars: int = 280,
+                 min_known: float = 0.5) -> list[float | None]:
+    """P(toxic) of each chunk as ``doc_scores`` scores it, None for a chunk it would not count."""
+    key = str(model_path) if model_path else None
+    vocab = _vocabulary(key) if min_known > 0 else frozenset()
+    lines = [_scorable(c, vocab, chunk_chars, min_known) for c in chunk_texts]
+    todo = [ln for ln in lines if ln is not None]
+    flat = iter(quality_fasttext._predict_model(load_model(key), todo, 8 * chunk_chars, LABELS) if todo else [])
+    return [None if ln is None else next(flat) for ln in lines]
+
+
+def doc_scores(texts: Sequence[str | None], model_path: str | Path | None = None, max_chars: int = 100_000,
+               chunk_chars: int = 280, min_known: float = 0.5) -> list[float | None]:
+    """Document P(toxic): the maximum over the chunks (``chunks``) of its first ``max_chars`` characters
+    in which at least ``min_known`` of the words are in the model's vocabulary. A chunk of mostly
+    unknown words (another language, code, tables) would get the model's prior, not a judgement; 1 % of
+    the Davidson held-out tweets have a known share below 0.58.
+    None when the document has no such chunk (empty, or nothing the model can judge).
+    ``chunk_chars`` 0 scores the whole text (its first 2,000 characters) at once, as ``predict``."""
+    if not texts:
+        return []
+    if not chunk_chars:
+        return list(predict([t[:max_chars] if t else t for t in texts], model_path))
+    return [None if not sc else max(sc) for sc in doc_chunk_scores(texts, model_path, max_chars, chunk_chars,
+                                                                    min_known, with_text=False)]
+
+
+def doc_chunk_scores(texts: Sequence[str | None], model_path: str | Path | None = None, max_chars: int = 100_000,
+                     chunk_chars: int = 280, min_known: float = 0.5, with_text: bool = True) -> list[list]:
+    """Per document, the scores of the chunks ``doc_scores`` counts (``(score, chunk)`` pairs with
+    ``with_text``): what a page was flagged for."""
+    per_doc = [chunks(t[:max_chars] if t else t, chunk_chars) for t in texts]
+    flat = chunk_scores([c for cs in per_doc for c in cs], model_path, chunk_chars, min_known)
+    out: list[list] = []
+    k = 0
+    for cs in per_doc:
+        sc = flat[k:k + len(cs)]
+        k += len(cs)
+        out.append([(v, c) if with_text else v for v, c in zip(sc, cs) if v is not None])
+    return out
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+SURGE_TABLE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def evaluate_surge(csv_path: str | Path, model_path: str | Path | None = None, threshold: float | None = None,
+                   thresholds: Sequence[float] = SURGE_TABLE_THRESHOLDS) -> dict[str, Any]:
+    """Precision/recall/F1 at ``threshold`` (default: the model card's), AUC, and a P/R table at
+    ``thresholds``, on the surge-ai toxicity comments scored as whole texts."""
+    texts, y = read_surge(csv_path)
+    if threshold is None:
+        threshold = card_threshold(model_path)
+        threshold = 0.5 if threshold is None else threshold
+    s = predict(texts, model_path)
+    return {"n": len(y), "positives": int(sum(y)), "auc": _r(auc(y, s)), "threshold": threshold,
+            **{k: v for k, v in pr_at(y, s, threshold).items() if k != "threshold"},
+            "table": [pr_at(y, s, t) for t in sorted(set(thresholds) | {threshold})]}
