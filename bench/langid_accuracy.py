@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import statistics
 import sys
 import time
@@ -32,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import configured_stage, machine  # noqa: E402
 DATA = ROOT.parent / "shared" / "eval" / "langid" / "sentences"
 
 # Model code -> file label, applied only where the model lacks the file's code and has this one instead.
@@ -82,26 +82,6 @@ def run_resiliparse(data: dict[str, list[str]]):
     pred = [detect_fast(t)[0] for t in texts]
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     return {"pred": pred, "cpu": cpu, "wall": wall, "labels": set(supported_langs())}
-
-
-def configured_stage(name: str, **override):
-    """The stage `name` with its parameters from pipeline/default.yaml (plus overrides), and the batch size.
-
-    Only that stage's entry is validated, so the benchmark does not depend on the rest of the file."""
-    from pipeline.config import DEFAULT_CONFIG, build_stages, read_yaml, validate
-
-    raw = read_yaml(DEFAULT_CONFIG) or {}
-    params = next((e[name] for e in raw.get("stages", []) if isinstance(e, dict) and name in e), None) or {}
-    cfg = validate({"batch_size": raw.get("batch_size", 256), "stages": [{name: {**params, **override}}]})
-    return build_stages(cfg)[0], cfg["batch_size"]
-
-
-def machine() -> str:
-    mem = "?"
-    m = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    if m:
-        mem = f"{int(m.group(1)) / 1024 ** 2:.1f} GiB"
-    return f"{os.cpu_count()} cores, {platform.machine()}, {mem} RAM (MemTotal), Python {platform.python_version()}"
 
 
 def main() -> None:
