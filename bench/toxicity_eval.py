@@ -2,7 +2,7 @@
 (Davidson + clean web paragraph chunks, ``curate train toxicity --negatives``) trained in the same run and
 measured side by side: Davidson held-out metrics, surge-ai comments (never trained or tuned on) at each
 model card's threshold and a P/R table, the share of held-out English web pages each flags (the half of the
-articles and crawl sites never trained on, ``classifiers.toxicity.web_measurement``), the flagged pages with
+articles and crawl sites never trained on, ``classifiers.toxicity_data.web_measurement``), the flagged pages with
 their most toxic chunk (judged by hand, ``JUDGED``), the choice of ``web_ratio``, document scoring with
 inserted comments, docs/s and model size.
 
@@ -137,20 +137,20 @@ def measurement_sets(train_docs: list[dict]) -> tuple[dict[str, list[dict]], dic
     sites (Debian handbook pages apart, one version per page), as `prepare` extracted them (resiliparse,
     quality.jsonl) and as the pipeline's default extractor does (trafilatura, the `curate run` docs); pages
     sharing a 100-character passage with a training page (mirrors, aggregators) are dropped."""
-    from classifiers import toxicity as tx
+    from classifiers import toxicity_data as td
 
     def split_handbook(docs: list[dict]) -> tuple[list[dict], list[dict]]:
         hb, other, seen = [], [], set()
         for d in docs:
-            if not d["key"].startswith(tx.PAGE_SPLIT_HOSTS):
+            if not d["key"].startswith(td.PAGE_SPLIT_HOSTS):
                 other.append(d)
             elif d["key"] not in seen:  # one version of a handbook page
                 seen.add(d["key"])
                 hb.append(d)
         return other, hb
 
-    sets: dict[str, list[dict]] = {"articles: gold text": tx.read_negatives([ARTICLES], part="measure")}
-    quality = tx.read_negatives([QUALITY], part="measure") if QUALITY.exists() else []
+    sets: dict[str, list[dict]] = {"articles: gold text": td.read_negatives([ARTICLES], part="measure")}
+    quality = td.read_negatives([QUALITY], part="measure") if QUALITY.exists() else []
     if quality:
         sets["articles: pages (resiliparse)"] = [d for d in quality if d["key"].startswith("article:")]
         other, hb = split_handbook([d for d in quality if not d["key"].startswith("article:")])
@@ -158,7 +158,7 @@ def measurement_sets(train_docs: list[dict]) -> tuple[dict[str, list[dict]], dic
         sets["crawl: Debian handbook (resiliparse)"] = hb
     files = crawl_docs()
     if files:
-        other, hb = split_handbook(tx.read_negatives(files, part="measure"))
+        other, hb = split_handbook(td.read_negatives(files, part="measure"))
         sets["crawl: other sites (trafilatura)"] = other
         sets["crawl: Debian handbook (trafilatura)"] = hb
 
@@ -190,17 +190,18 @@ def main() -> None:
     import numpy as np
 
     from classifiers import toxicity as tx
+    from classifiers import toxicity_data as td
     from classifiers.common import auc, load_yaml_params, split
     from classifiers.train import DEFAULT_CONFIG
 
     work = ROOT / "bench/work"
     work.mkdir(parents=True, exist_ok=True)
-    rows = tx.read_davidson(DAVIDSON)
+    rows = td.read_davidson(DAVIDSON)
     params = load_yaml_params(DEFAULT_CONFIG, "toxicity", tx.TRAIN_DEFAULTS)
     neg_files = [f for f in (ARTICLES, QUALITY) if f.exists()]
-    train_docs = tx.read_negatives(neg_files, part="train") if neg_files else []
-    web_rows, web_stats = tx.negative_chunks(train_docs, params["chunk_chars"], params["negatives_blocklist"])
-    texts_s, y_s = tx.read_surge(SURGE)
+    train_docs = td.read_negatives(neg_files, part="train") if neg_files else []
+    web_rows, web_stats = td.negative_chunks(train_docs, params["chunk_chars"], params["negatives_blocklist"])
+    texts_s, y_s = td.read_surge(SURGE)
     out: list[str] = []
 
     # --- sweeps (held-out only) ---------------------------------------------------------------------
@@ -292,12 +293,12 @@ def main() -> None:
     page_sets = list(sets)
     all_pages = [d for name in page_sets for d in sets[name]]
     # every English page of the sample crawl, both halves (not held out for the web-negatives model)
-    whole = tx.read_negatives(crawl_docs(), part="all")
+    whole = td.read_negatives(crawl_docs(), part="all")
     whole_flagged = {k: sum(1 for v in tx.doc_scores([d["text"] for d in whole], m, max_chars=50_000)
                             if v is not None and v > thr[k]) for k, m in models.items()}
 
     # ablation (decided beforehand, reported only): the Davidson-only training on raw tweets
-    raw = tx.read_davidson(DAVIDSON, clean=False)
+    raw = td.read_davidson(DAVIDSON, clean=False)
     raw_card = tx.train(raw, work / "toxicity_raw.ftz", params)
     from classifiers import quality_fasttext
     tx.load_model.cache_clear()
@@ -389,7 +390,7 @@ def main() -> None:
         f"crawl pages). Screening with the LDNOOBW list: {wn.get('adult_pages', 0)} pages the dirty_words stage "
         f"would drop and {wn.get('blocklisted_chunks', 0)} chunks with a listed word are left out (not labelled "
         "clean by fiat). The other half (by article id; by site for the crawl, by page for the handbook: "
-        "`classifiers.toxicity.web_measurement`) is never trained on and measures web false positives below. "
+        "`classifiers.toxicity_data.web_measurement`) is never trained on and measures web false positives below. "
         f"Evaluation: `surge-toxicity-en.csv`, {surge[K[0]]['n']:,} comments ({surge[K[0]]['positives']} toxic), "
         "never trained or tuned on.", "",
         "Why the mixed positives: web negatives alone make every ordinary word strongly \"clean\", and fastText "

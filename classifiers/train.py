@@ -141,15 +141,15 @@ def cmd_code_math(args) -> int:
 
 
 def cmd_toxicity(args) -> int:
-    from classifiers import toxicity
+    from classifiers import toxicity, toxicity_data
 
     p = _params(args, "toxicity", toxicity.TRAIN_DEFAULTS)
-    rows = toxicity.read_davidson(args.csv)
+    rows = toxicity_data.read_davidson(args.csv)
     desc = {"files": [str(args.csv)], "rows": len(rows)}
     negatives = None
     if args.negatives:
         part = "all" if args.all_negatives else "train"
-        negatives = toxicity.read_negatives(args.negatives, part=part)
+        negatives = toxicity_data.read_negatives(args.negatives, part=part)
         if not negatives:
             raise ValueError(f"no English documents in --negatives {args.negatives} (part {part!r})")
         desc["negatives"] = {"files": list(args.negatives), "part": part, "documents": len(negatives)}
@@ -165,7 +165,7 @@ def toxicity_negatives(work: Path, articles: str | None) -> list[str]:
     """The default clean-web negatives of `curate train all` for the toxicity model: the gold article texts of
     the extraction benchmark (with --articles) and every page of `prepare`'s quality.jsonl (its articles, the
     Debian handbook and the random English crawl pages), each the half not kept for measurement
-    (``classifiers.toxicity.web_measurement``), screened with the LDNOOBW list (``negative_chunks``)."""
+    (``classifiers.toxicity_data.web_measurement``), screened with the LDNOOBW list (``negative_chunks``)."""
     out = []
     if articles:
         out += ["--negatives", str(Path(articles) / "ground-truth.json")]

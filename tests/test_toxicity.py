@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from classifiers import toxicity as tx
+from classifiers import toxicity_data as td
 from classifiers.train import build_parser
 from classifiers.train import main as train_main
 
@@ -59,20 +60,20 @@ def web_model(model) -> Path:
 
 
 def test_clean_text_removes_tweet_markup_only():
-    assert tx.clean_text("!!! RT @mayasolovely: As a woman &amp; a man") == "!!! As a woman & a man"
-    assert tx.clean_text("&#8220;@WeAre_XCI: I know&#8221; &#128514;") == "“ I know” 😂"
-    assert tx.clean_text("&amp;#8220;quoted") == "“quoted"  # double-escaped
-    assert tx.clean_text("look http://t.co/h1UBsVbkGl and www.example.com/x now") == "look and now"
-    assert tx.clean_text("go #MAGA #1 fan") == "go MAGA 1 fan"
+    assert td.clean_text("!!! RT @mayasolovely: As a woman &amp; a man") == "!!! As a woman & a man"
+    assert td.clean_text("&#8220;@WeAre_XCI: I know&#8221; &#128514;") == "“ I know” 😂"
+    assert td.clean_text("&amp;#8220;quoted") == "“quoted"  # double-escaped
+    assert td.clean_text("look http://t.co/h1UBsVbkGl and www.example.com/x now") == "look and now"
+    assert td.clean_text("go #MAGA #1 fan") == "go MAGA 1 fan"
     # not handles: censored words and e-mail-like text keep their letters
-    assert tx.clean_text("You're talking about fu@ker Carlson") == "You're talking about fu@ker Carlson"
-    assert tx.clean_text("F&@k Stanton") == "F&@k Stanton"
-    assert tx.clean_text("") == "" and tx.clean_text(None) == ""
+    assert td.clean_text("You're talking about fu@ker Carlson") == "You're talking about fu@ker Carlson"
+    assert td.clean_text("F&@k Stanton") == "F&@k Stanton"
+    assert td.clean_text("") == "" and td.clean_text(None) == ""
 
 
 @needs_data
 def test_read_davidson_labels():
-    rows = tx.read_davidson(DAVIDSON)
+    rows = td.read_davidson(DAVIDSON)
     assert 24_000 < len(rows) <= 24_783
     by = {}
     for r in rows:
@@ -86,7 +87,7 @@ def test_read_davidson_refuses_other_csv(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("text,is_toxic\nhello,Toxic\n")
     with pytest.raises(ValueError, match="not the Davidson CSV"):
-        tx.read_davidson(p)
+        td.read_davidson(p)
     assert train_main(["toxicity", "--csv", str(tmp_path / "missing.csv")]) == 2
 
 
@@ -104,12 +105,12 @@ def test_choose_threshold_rules():
 def test_chunks_are_tweet_sized():
     long_para = " ".join(["This sentence is about the weather and nothing else."] * 30)
     text = "Home\nAbout\n\n" + long_para + "\nshort line one\nshort line two"
-    cs = tx.chunks(text, 280)
+    cs = td.chunks(text, 280)
     assert all(len(c) <= 280 + 20 for c in cs) and len(cs) == 6
     assert cs[0].startswith("Home About This sentence")  # short lines are not scored alone
     assert cs[-1].endswith("short line one short line two")
     assert " ".join(cs).split() == text.split()  # nothing lost
-    assert tx.chunks("", 280) == [] and tx.chunks(None) == []
+    assert td.chunks("", 280) == [] and td.chunks(None) == []
 
 
 def test_card_threshold_and_heldout(model):
@@ -211,13 +212,13 @@ def test_negatives_lower_the_clean_paragraph_flag_rate(model, web_model):
     """The point of --negatives: clean web text that the Davidson-only model flags is no longer flagged. Held out:
     the measurement half of the gold articles (never trained on), at each model's card threshold. Measured:
     6 of 83 articles (6 of 1,659 chunks) flagged without negatives, 0 with; above 0.5: 214 vs 17 chunks."""
-    held = tx.read_negatives([ARTICLES], part="measure")
+    held = td.read_negatives([ARTICLES], part="measure")
     assert 60 < len(held) < 100
     card = json.loads(Path(str(web_model) + ".card.json").read_text())
     assert card["data"]["negatives"]["part"] == "train" and card["data"]["web_negatives"]["train_chunks_used"] > 500
     assert card["heldout"]["web"]["pages"] > 5 and card["heldout"]["davidson_auc"] > 0.93
     texts = [d["text"] for d in held]
-    chunks = [c for t in texts for c in tx.chunks(t)]
+    chunks = [c for t in texts for c in td.chunks(t)]
     flagged = {}
     for name, m in (("without", model), ("with", web_model)):
         t = tx.card_threshold(m)
@@ -252,35 +253,35 @@ def test_read_negatives_formats_and_measurement_half(tmp_path):
     gt = {f"id{i}": {"articleBody": f"Article {i}. {para}", "url": f"https://news{i}.example.com/a"} for i in range(20)}
     (tmp_path / "ground-truth.json").write_text(json.dumps(gt))
 
-    tr = tx.read_negatives([tmp_path / "*.parquet"], part="train")
-    me = tx.read_negatives([str(tmp_path / "docs.parquet")], part="measure")
-    al = tx.read_negatives([str(tmp_path / "docs.parquet")], part="all")
+    tr = td.read_negatives([tmp_path / "*.parquet"], part="train")
+    me = td.read_negatives([str(tmp_path / "docs.parquet")], part="measure")
+    al = td.read_negatives([str(tmp_path / "docs.parquet")], part="all")
     assert len(al) == 40 and len(tr) + len(me) == 40 and tr and me  # the German page is skipped
     assert not {d["key"] for d in tr} & {d["key"] for d in me}
-    assert all(not tx.web_measurement(d["key"]) for d in tr)
+    assert all(not td.web_measurement(d["key"]) for d in tr)
     # the same text again (JSONL, a label column is ignored) is kept once; ground-truth.json: articles by id
-    both = tx.read_negatives([tmp_path / "docs.parquet", tmp_path / "q.jsonl"], part="all")
+    both = td.read_negatives([tmp_path / "docs.parquet", tmp_path / "q.jsonl"], part="all")
     assert len(both) == 40
-    arts = tx.read_negatives([tmp_path / "ground-truth.json"], part="all", lang=None)
+    arts = td.read_negatives([tmp_path / "ground-truth.json"], part="all", lang=None)
     assert len(arts) == 20 and arts[0]["key"] == "article:id0" and arts[0]["source"] == "articles"
-    assert len(tx.read_negatives([tmp_path], part="all", lang=None)) == 20  # the benchmark's folder
+    assert len(td.read_negatives([tmp_path], part="all", lang=None)) == 20  # the benchmark's folder
     with pytest.raises(FileNotFoundError, match="negatives not found"):
-        tx.read_negatives([tmp_path / "nope*.parquet"])
+        td.read_negatives([tmp_path / "nope*.parquet"])
     (tmp_path / "bad.jsonl").write_text('{"body": "x"}\n')
     with pytest.raises(ValueError, match="no 'text' column"):
-        tx.read_negatives([tmp_path / "bad.jsonl"])
+        td.read_negatives([tmp_path / "bad.jsonl"])
     with pytest.raises(ValueError, match="part must be"):
-        tx.read_negatives([tmp_path / "q.jsonl"], part="test")
+        td.read_negatives([tmp_path / "q.jsonl"], part="test")
 
 
 def test_web_key_units():
-    assert tx.web_key({"group": "article:abc", "url": "https://x.com/a"}) == "article:abc"
-    assert tx.web_key({"url": "https://www.example.com/a/b?x=1"}) == "example.com"
+    assert td.web_key({"group": "article:abc", "url": "https://x.com/a"}) == "article:abc"
+    assert td.web_key({"url": "https://www.example.com/a/b?x=1"}) == "example.com"
     # the handbook is split by page; translations and versions of a page stay together
-    a = tx.web_key({"url": "https://debian-handbook.info/browse/en-US/stable/apt.html"})
-    b = tx.web_key({"url": "https://debian-handbook.info/browse/de-DE/bullseye/apt.html"})
+    a = td.web_key({"url": "https://debian-handbook.info/browse/en-US/stable/apt.html"})
+    b = td.web_key({"url": "https://debian-handbook.info/browse/de-DE/bullseye/apt.html"})
     assert a == b == "debian-handbook.info/apt.html"
-    assert tx.web_key({"text": "no url here"}).startswith("text:")
+    assert td.web_key({"text": "no url here"}).startswith("text:")
 
 
 def test_negative_chunks_screen_and_chunk_like_the_stage(tmp_path):
@@ -290,29 +291,29 @@ def test_negative_chunks_screen_and_chunk_like_the_stage(tmp_path):
                       ["One speaker said the plan was a fuck up and left early."] +
                       [" ".join(["Residents asked about parking near the station and the park."] * 8)])
     adult = " ".join(["free porn videos"] * 20)
-    rows, stats = tx.negative_chunks([{"text": clean, "key": "a.example"}, {"text": adult, "key": "b.example"}],
+    rows, stats = td.negative_chunks([{"text": clean, "key": "a.example"}, {"text": adult, "key": "b.example"}],
                                      blocklist=words)
     assert stats["adult_pages"] == 1 and stats["blocklisted_chunks"] == 1
     assert rows and all(r["label"] == 0 and r["group"] == "web:a.example" for r in rows)
     assert not any("fuck" in r["text"] for r in rows)
     assert all(len(r["text"]) <= 300 for r in rows)
     kept = {r["text"] for r in rows}
-    assert kept <= {tx.clean_text(c) for c in tx.chunks(clean)}  # the stage's chunks, cleaned
-    rows0, stats0 = tx.negative_chunks([{"text": clean, "key": "a"}], blocklist=None)
+    assert kept <= {td.clean_text(c) for c in td.chunks(clean)}  # the stage's chunks, cleaned
+    rows0, stats0 = td.negative_chunks([{"text": clean, "key": "a"}], blocklist=None)
     assert stats0["blocklisted_chunks"] == 0 and len(rows0) > len(rows) - 1
 
 
 def test_take_chunks_and_mixed_positives():
     rows = [{"text": f"chunk {g} {i}", "group": f"web:{g}", "label": 0}
             for g in "abc" for i in range(5 if g == "a" else 1)]
-    got = tx.take_chunks(rows, 3, seed=0)
+    got = td.take_chunks(rows, 3, seed=0)
     assert len(got) == 3 and {r["group"] for r in got} == {"web:a", "web:b", "web:c"}  # round-robin over units
-    assert len(tx.take_chunks(rows, 16, seed=0)) == 16 and tx.take_chunks(rows, 0) == []  # repeated when short
+    assert len(td.take_chunks(rows, 16, seed=0)) == 16 and td.take_chunks(rows, 0) == []  # repeated when short
     toxic = [{"text": TOXIC, "label": 1}]
-    mixed = tx.mixed_positives(toxic, [{"text": NEUTRAL}], 10, 280, seed=0)
+    mixed = td.mixed_positives(toxic, [{"text": NEUTRAL}], 10, 280, seed=0)
     assert len(mixed) == 10 and all(m["label"] == 1 and TOXIC in m["text"] and len(m["text"]) <= 280 for m in mixed)
     assert any(m["text"] != TOXIC for m in mixed)
-    assert {m["group"] for m in mixed} == {tx.text_key(TOXIC)}  # the tweet's side of the held-out split
+    assert {m["group"] for m in mixed} == {td.text_key(TOXIC)}  # the tweet's side of the held-out split
 
 
 def test_choose_threshold_web_rises_for_web_pages():
