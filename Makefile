@@ -15,7 +15,7 @@ CONFIG      ?= pipeline/default.yaml
 MIX_CONFIG  ?= mixtures/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-datatrove bench-extraction bench-langid bench-pii bench-large-crawl bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-datatrove bench-extraction bench-langid bench-pii bench-large-crawl bench-clean bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 
 help:
 	@echo "make pipeline   set up, fetch the sample crawl and run the whole pipeline into $(OUT)"
@@ -64,7 +64,7 @@ submit: setup
 	$(BIN)/curate submit $(JOB) $(if $(SUBMIT_ADDRESS),--address $(SUBMIT_ADDRESS)) $(if $(BASE_DIR),--base-dir $(BASE_DIR))
 
 # Benchmarks: print tables and write bench/results/ (measured, never asserted in tests).
-bench: bench-datatrove bench-extraction bench-langid bench-pii bench-large-crawl bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+bench: bench-datatrove bench-extraction bench-langid bench-pii bench-large-crawl bench-clean bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 bench-tokenizer: setup sample lists
 	$(BIN)/python bench/tokenizer_agreement.py data/sample/*.warc.gz | tee bench/results/tokenizer_agreement.md
 bench-dedup: setup
@@ -87,6 +87,10 @@ bench-pii: setup
 # Generated crawls of 2k/10k/50k pages (add 200000 with ARGS=--sizes=2000,10000,50000,200000): ~12 min on 2 cores.
 bench-large-crawl: setup lists
 	$(BIN)/python bench/large_crawl.py $(ARGS)
+
+# The clean phase over a deduplicated run (default: bench-large-crawl's 200k-page output; CLEAN_OUT=... another).
+bench-clean: setup models
+	$(BIN)/python bench/clean_phase.py $(CLEAN_OUT)
 
 bench-url-filter: setup
 	$(BIN)/python bench/url_filter_memory.py | tee bench/results/url_filter_memory.md
