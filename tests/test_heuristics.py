@@ -343,8 +343,8 @@ def spacy_words():
 def test_parity_with_datatrove(text, spacy_words):
     pairs = [
         (STAGES["gopher_quality"](), GopherQualityFilter()),
-        (STAGES["gopher_repetition"](), GopherRepetitionFilter()),
-        (STAGES["gopher_repetition"](fast_above_words=0), GopherRepetitionFilter()),  # numpy path
+        (STAGES["gopher_repetition"](), GopherRepetitionFilter()),  # numpy path (the default)
+        (STAGES["gopher_repetition"](fast_above_words=None), GopherRepetitionFilter()),  # datatrove's functions
         (STAGES["fineweb_quality"](), FineWebQualityFilter()),
     ]
     for ours, theirs in pairs:
@@ -363,7 +363,7 @@ def test_repetition_fast_path_metrics_equal(tokenizer):
     from pipeline.stages import _words
 
     _words.configure(tokenizer)
-    slow, fast = STAGES["gopher_repetition"](), STAGES["gopher_repetition"](fast_above_words=0)
+    slow, fast = STAGES["gopher_repetition"](fast_above_words=None), STAGES["gopher_repetition"]()
     a, b = run(slow, REALISTIC + EDGE), run(fast, REALISTIC + EDGE)
     _words.configure("fast")
     assert a.columns == b.columns

@@ -17,11 +17,13 @@ are Gopher's; the first rule that fails drops the doc with datatrove's reason
 for an empty text). None switches a rule off. All metrics are computed even
 after a rule fails, for the histograms.
 
-Docs with more than ``fast_above_words`` words (default 100k, beyond what a
-1 MiB CommonCrawl record holds in practice) take an equivalent numpy path
-for the n-gram metrics (~3x faster; 1M words in ~2 s instead of ~7 s). It
-identifies n-grams by their word sequence where datatrove's
-``find_all_duplicate`` compares the words' concatenation, the only difference.
+The n-gram metrics take an equivalent numpy path for docs with more than
+``fast_above_words`` words (default 0: every doc): 2.7x faster than
+datatrove's functions over the 3,725 documents of the sample crawl, with
+identical metrics and drops on all of them (1M words: ~2 s instead of ~7 s).
+It identifies n-grams by their word sequence where datatrove's
+``find_all_duplicate`` compares the words' concatenation, the only
+difference. ``fast_above_words: null`` calls datatrove's functions.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class GopherRepetition(DocFilter):
         "dup_line_char_frac": 0.2,
         **{f"top_{n}_gram": t for n, t in TOP_N.items()},
         **{f"dup_{n}_gram": t for n, t in DUP_N.items()},
-        "fast_above_words": 100_000,
+        "fast_above_words": 0,
     }
 
     def judge(self, doc, p):
