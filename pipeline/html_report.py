@@ -8,7 +8,10 @@ finished run (only files with a stats JSON count; everything else is skipped):
   the thresholds. ``OUT/stats/summary.json`` (optional): number of inputs, failed files.
 - ``OUT/docs/<shard>.parquet``: language distribution and any other categorical
   column (e.g. a topic label), read column by column, batch by batch; a few kept
-  documents (deterministic pick by a hash of their id).
+  documents (deterministic pick by a hash of their id), taken from
+  ``OUT/clean/<shard>.parquet`` instead when the clean phase has run (PII-redacted).
+- ``OUT/stats/clean.json``: the clean phase's funnel, drops, PII matches per type,
+  blocked domains and score histograms.
 - ``OUT/rejects/<shard>.parquet``: a few dropped documents per (stage, reason).
 - ``OUT/stats/dedup.json`` and ``OUT/mix/*.{json,jsonl,yaml,yml}`` when present:
   shown generically (see ``render_json``), so their exact format can evolve.
@@ -67,8 +70,8 @@ TOP_CATEGORIES = 30
 MAX_JSON_BYTES = 5_000_000
 STAGE_KEYS = {"name", "docs_in", "docs_out", "bytes_in", "bytes_out", "drops", "time_s"}
 NAV = {"overview": "Overview", "funnel": "Funnel", "drops": "Drops", "scores": "Scores", "languages": "Languages",
-       "dedup": "Dedup", "clean": "Clean", "mix": "Mixture", "timing": "Time", "kept": "Kept samples", "dropped": "Dropped samples",
-       "config": "Config"}
+       "dedup": "Dedup", "clean": "Clean", "mix": "Mixture", "timing": "Time", "kept": "Kept samples",
+       "dropped": "Dropped samples", "config": "Config"}
 # Text columns shown for rejects if a later version of the rejects shards stores one.
 REJECT_TEXT = ("text", "snippet", "text_snippet")
 # Docs columns that are never shown as a distribution.
