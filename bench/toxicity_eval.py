@@ -301,7 +301,6 @@ def main() -> None:
     raw = td.read_davidson(DAVIDSON, clean=False)
     raw_card = tx.train(raw, work / "toxicity_raw.ftz", params)
     from classifiers import quality_fasttext
-    tx.load_model.cache_clear()
     raw_model = tx.load_model(str(work / "toxicity_raw.ftz"))
     raw_surge_auc = auc(y_s, quality_fasttext._predict_model(raw_model, texts_s, params["max_chars"], tx.LABELS))
 

@@ -32,13 +32,12 @@ import random
 import re
 import tempfile
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from classifiers.common import (DEFAULT_MODEL_DIR, _r, auc, ft_tokens, missing_model_error, shuffled, split,
+from classifiers.common import (DEFAULT_MODEL_DIR, _r, auc, ft_tokens, load_fasttext, shuffled, split,
                                 write_card)
 
 DEFAULT_PATH = DEFAULT_MODEL_DIR / "code_math.ftz"
@@ -56,15 +55,8 @@ CODE_SUFFIXES = (".py", ".pyi", ".c", ".h", ".cpp", ".hpp", ".cc", ".cu", ".cuh"
 
 # --- scoring --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
 def load_model(model_path: str | None = None):
-    import fasttext
-
-    path = Path(model_path) if model_path else DEFAULT_PATH
-    if not path.exists():
-        raise missing_model_error(path, "code/math line")
-    fasttext.FastText.eprint = lambda *a, **k: None
-    return fasttext.load_model(os.fspath(path))
+    return load_fasttext(model_path or DEFAULT_PATH, "code/math line")
 
 
 def _lines(text: str | None, max_chars: int, max_line_chars: int = 1000) -> list[str]:
@@ -153,7 +145,6 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     tmp_out = out.with_name(out.name + ".tmp")
     model.save_model(str(tmp_out))
     os.replace(tmp_out, out)
-    load_model.cache_clear()
     card = {"task": "line classification code / math / prose (fastText, bigram); document scores are "
                     "character-weighted means of line probabilities",
             "data": {**(data_desc or {}), "train_rows": len(tr), "heldout_rows": len(te),

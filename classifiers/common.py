@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -38,6 +40,25 @@ def missing_model_error(path: str | Path, what: str) -> FileNotFoundError:
     return FileNotFoundError(
         f"{what} model not found at {path}. Train the default models with `make models` "
         f"(or `curate train ...`, see `curate train --help`), or set the stage's model_path.")
+
+
+def load_fasttext(path: str | Path, what: str):
+    """A trained fastText model, loaded once per process and file version (path, modification time), so a
+    retrained model is picked up without clearing a cache. A missing file raises ``missing_model_error``."""
+    path = Path(path)
+    try:
+        version = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise missing_model_error(path, what) from None
+    return _load_fasttext(os.fspath(path), version)
+
+
+@lru_cache(maxsize=16)
+def _load_fasttext(path: str, version: int):
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
+    return fasttext.load_model(path)
 
 
 # --- text -------------------------------------------------------------------------------

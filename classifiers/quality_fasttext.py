@@ -14,11 +14,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from classifiers.common import (DEFAULT_MODEL_DIR, binary_metrics, ft_tokens, missing_model_error, shuffled,
+from classifiers.common import (DEFAULT_MODEL_DIR, binary_metrics, ft_tokens, load_fasttext, shuffled,
                                 split, write_card)
 
 DEFAULT_PATH = DEFAULT_MODEL_DIR / "quality_fasttext.ftz"
@@ -83,7 +82,6 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     tmp_out = out.with_name(out.name + ".tmp")
     model.save_model(str(tmp_out))
     os.replace(tmp_out, out)
-    load_model.cache_clear()
     heldout = evaluate(model, te, p["max_chars"], labels) if te else None
     card = {
         "task": task,
@@ -153,15 +151,8 @@ def evaluate(model, rows: Sequence[dict], max_chars: int = 20_000,
     return m
 
 
-@lru_cache(maxsize=8)
 def load_model(model_path: str | None = None):
-    import fasttext
-
-    path = Path(model_path) if model_path else DEFAULT_PATH
-    if not path.exists():
-        raise missing_model_error(path, "fastText quality")
-    fasttext.FastText.eprint = lambda *a, **k: None
-    return fasttext.load_model(os.fspath(path))
+    return load_fasttext(model_path or DEFAULT_PATH, "fastText quality")
 
 
 def _predict_model(model, texts: Sequence[str | None], max_chars: int,

@@ -63,7 +63,6 @@ the maximum over the chunks whose words the model mostly knows (None if there is
 from __future__ import annotations
 
 import json
-import os
 import random
 from functools import lru_cache
 from pathlib import Path
@@ -72,7 +71,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from classifiers import quality_fasttext
-from classifiers.common import DEFAULT_MODEL_DIR, auc, ft_tokens, missing_model_error, split, write_card
+from classifiers.common import DEFAULT_MODEL_DIR, auc, ft_tokens, load_fasttext, split, write_card
 from classifiers.toxicity_data import (DEFAULT_BLOCKLIST, chunks, clean_text, mixed_positives, negative_chunks,
                                        read_surge, take_chunks, token_words)
 
@@ -217,8 +216,6 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
     # the same deterministic split (by text group) the trainer made: these rows were not trained on
     _, te = split(rows, p["heldout"], p["seed"])
     if te:
-        load_model.cache_clear()
-        _vocabulary.cache_clear()
         model = load_model(str(out))
         y = [int(r["label"]) for r in te]
         s = quality_fasttext._predict_model(model, [r["text"] for r in te], p["max_chars"], LABELS)
@@ -286,15 +283,8 @@ def train(rows: list[dict], out: str | Path = DEFAULT_PATH, params: dict[str, An
 
 # --- inference ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=8)
 def load_model(model_path: str | None = None):
-    import fasttext
-
-    path = Path(model_path) if model_path else DEFAULT_PATH
-    if not path.exists():
-        raise missing_model_error(path, "toxicity")
-    fasttext.FastText.eprint = lambda *a, **k: None
-    return fasttext.load_model(os.fspath(path))
+    return load_fasttext(model_path or DEFAULT_PATH, "toxicity")
 
 
 def load_card(model_path: str | Path | None = None) -> dict[str, Any] | None:
@@ -321,8 +311,9 @@ def predict(texts: Sequence[str | None], model_path: str | Path | None = None,
 
 
 @lru_cache(maxsize=8)
-def _vocabulary(model_path: str | None) -> frozenset[str]:
-    return frozenset(load_model(model_path).get_words())
+def _vocabulary(model) -> frozenset[str]:
+    """The words of a loaded model (cached per model object: a retrained file is a new object)."""
+    return frozenset(model.get_words())
 
 
 def known_share(text: str | None, vocabulary: frozenset[str]) -> float:
@@ -346,10 +337,11 @@ def chunk_scores(chunk_texts: Sequence[str], model_path: str | Path | None = Non
                  min_known: float = 0.5) -> list[float | None]:
     """P(toxic) of each chunk as ``doc_scores`` scores it, None for a chunk it would not count."""
     key = str(model_path) if model_path else None
-    vocab = _vocabulary(key) if min_known > 0 else frozenset()
+    model = load_model(key)
+    vocab = _vocabulary(model) if min_known > 0 else frozenset()
     lines = [_scorable(c, vocab, chunk_chars, min_known) for c in chunk_texts]
     todo = [ln for ln in lines if ln is not None]
-    flat = iter(quality_fasttext._predict_model(load_model(key), todo, 8 * chunk_chars, LABELS) if todo else [])
+    flat = iter(quality_fasttext._predict_model(model, todo, 8 * chunk_chars, LABELS) if todo else [])
     return [None if ln is None else next(flat) for ln in lines]
 
 
