@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from dedup.store import AtomicWriter, read_json, write_json
 from pipeline.config import build_stages, config_hash
+from pipeline.runner import task_resources
 from pipeline.stats import StageStats, merge
 from pipeline.tasks import run_marked
 from pipeline.worker import REJECTS_SCHEMA, get_stages, run_stages
@@ -135,12 +136,8 @@ def run_clean(out: Path, cfg: dict[str, Any], progress: bool = True) -> dict[str
     fit_key = config_hash(fitted)
     items = [(s.stem, (str(s), str(out), cfg, fitted), config_hash([settings, fit_key, _file_key(s)]))
              for s in shards]
-    resources = {"num_cpus": 1}
-    for st in build_stages(_stage_cfg(cfg)):
-        for k, v in st.resources().items():
-            resources[k] = max(resources.get(k, 0), v)
-    run_marked(out / "stats" / "clean" / "done", "shards", clean_shard, items, resources, label="clean",
-               progress=progress)
+    run_marked(out / "stats" / "clean" / "done", "shards", clean_shard, items, task_resources(_stage_cfg(cfg)),
+               label="clean", progress=progress)
     names = {s.stem for s in shards}
     for folder in (out / "clean", out / "rejects" / "clean", out / "stats" / "clean" / "files"):
         for stale in folder.glob("*.*"):  # outputs of shards no longer in the input

@@ -5,7 +5,6 @@ Built only from ``OUT/stats/files/*.json``, so it works on a partially finished 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dedup.store import read_json
 from pipeline.stats import load_file_stats, merge
 
 
@@ -58,13 +58,6 @@ def _funnel_table(stages: list[dict[str, Any]], title: str, first: int, top_reas
     return table
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def print_report(out: Path, console: Console | None = None, top_reasons: int = 4) -> dict[str, Any]:
     """Print the funnel of the run in ``out`` (per-file stages, then dedup and the clean phase when they
     have run) and return the merged per-file summary."""
@@ -84,12 +77,12 @@ def print_report(out: Path, console: Console | None = None, top_reasons: int = 4
         f"{summary['records_other']:,} non-response records; "
         f"{cpu:.0f} CPU-s in per-file work = {first / cpu if cpu else 0:.1f} responses/s per core."
     )
-    dedup = _read_json(out / "stats" / "dedup.json")
+    dedup = read_json(out / "stats" / "dedup.json")
     if dedup:
         removed = ", ".join(f"{k} {v:,}" for k, v in dedup.get("removed", {}).items())
         console.print(f"dedup: {dedup['docs_in']:,} -> {dedup['docs_out']:,} documents (removed: {removed}); "
                       f"{dedup.get('lines', {}).get('removed', 0):,} repeated lines removed.")
-    clean = _read_json(out / "stats" / "clean.json")
+    clean = read_json(out / "stats" / "clean.json")
     if clean and clean.get("stages"):
         console.print(_funnel_table(clean["stages"], f"Clean phase (input: OUT/{clean.get('input')})", first,
                                     top_reasons))
