@@ -15,7 +15,7 @@ CONFIG      ?= pipeline/default.yaml
 MIX_CONFIG  ?= mixtures/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-datatrove bench-extraction bench-langid bench-pii bench-large-crawl bench-clean bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+.PHONY: help setup sample lists models browser pipeline report test clean submit bench bench-datatrove bench-gopher bench-extraction bench-langid bench-pii bench-large-crawl bench-clean bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 
 help:
 	@echo "make pipeline   set up, fetch the sample crawl and run the whole pipeline into $(OUT)"
@@ -64,7 +64,7 @@ submit: setup
 	$(BIN)/curate submit $(JOB) $(if $(SUBMIT_ADDRESS),--address $(SUBMIT_ADDRESS)) $(if $(BASE_DIR),--base-dir $(BASE_DIR))
 
 # Benchmarks: print tables and write bench/results/ (measured, never asserted in tests).
-bench: bench-datatrove bench-extraction bench-langid bench-pii bench-large-crawl bench-clean bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
+bench: bench-datatrove bench-gopher bench-extraction bench-langid bench-pii bench-large-crawl bench-clean bench-url-filter bench-tokenizer bench-dedup bench-mix bench-scaling bench-classifiers
 bench-tokenizer: setup sample lists
 	$(BIN)/python bench/tokenizer_agreement.py data/sample/*.warc.gz | tee bench/results/tokenizer_agreement.md
 bench-dedup: setup
@@ -73,6 +73,8 @@ bench-datatrove: setup sample lists
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/vs_datatrove.py
 
+bench-gopher: pipeline
+	$(BIN)/python bench/gopher_repetition.py
 bench-extraction: setup
 	$(BIN)/python bench/extraction_quality.py
 bench-langid: setup

@@ -18,9 +18,9 @@ for an empty text). None switches a rule off. All metrics are computed even
 after a rule fails, for the histograms.
 
 The n-gram metrics take an equivalent numpy path for docs with more than
-``fast_above_words`` words (default 0: every doc): 2.7x faster than
-datatrove's functions over the 3,725 documents of the sample crawl, with
-identical metrics and drops on all of them (1M words: ~2 s instead of ~7 s).
+``fast_above_words`` words (default 0: every doc): 2.8x faster than
+datatrove's functions on the sample crawl's documents, with identical metrics
+and drops on all of them (``make bench-gopher``; 1M words: ~2 s instead of ~7 s).
 It identifies n-grams by their word sequence where datatrove's
 ``find_all_duplicate`` compares the words' concatenation, the only
 difference. ``fast_above_words: null`` calls datatrove's functions.
