@@ -55,7 +55,7 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pipeline.report import human_bytes
+from pipeline.report import human_bytes, pii_totals
 
 log = logging.getLogger(__name__)
 
@@ -927,8 +927,7 @@ def _reject_samples(summary: dict[str, Any], samples: dict[tuple[str, str], list
 
 def _clean(clean: dict[str, Any], config: dict[str, Any] | None) -> str:
     """The clean phase: its funnel and drops, PII matches per type, domains blocked, score histograms."""
-    pii = [[col[4:], int(h["sum"]), h["n"] - h["bins"][0]] for st in clean["stages"]
-           for col, h in st["scores"].items() if col.startswith("pii_")]
+    pii = [list(row) for row in pii_totals(clean)]
     body = _funnel(clean, ("deduplicated documents", "text")) + _drops(clean)
     if pii:
         body += "<h3>PII replaced by placeholders</h3>" + table(["type", "matches", "documents with any"], pii,

@@ -58,6 +58,13 @@ def _funnel_table(stages: list[dict[str, Any]], title: str, first: int, top_reas
     return table
 
 
+def pii_totals(clean: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """``(type, matches, documents with any)`` per PII type, from the clean phase's ``pii_<type>`` histograms
+    (a count's first bin holds the documents with none)."""
+    return [(col[4:], int(h["sum"]), h["n"] - h["bins"][0]) for st in clean["stages"]
+            for col, h in st["scores"].items() if col.startswith("pii_")]
+
+
 def print_report(out: Path, console: Console | None = None, top_reasons: int = 4) -> dict[str, Any]:
     """Print the funnel of the run in ``out`` (per-file stages, then dedup and the clean phase when they
     have run) and return the merged per-file summary."""
@@ -86,10 +93,9 @@ def print_report(out: Path, console: Console | None = None, top_reasons: int = 4
     if clean and clean.get("stages"):
         console.print(_funnel_table(clean["stages"], f"Clean phase (input: OUT/{clean.get('input')})", first,
                                     top_reasons))
-        pii = {col[4:]: int(h["sum"]) for st in clean["stages"] for col, h in st["scores"].items()
-               if col.startswith("pii_")}
+        pii = pii_totals(clean)
         if pii:
-            console.print("PII redacted: " + ", ".join(f"{t} {n:,}" for t, n in pii.items()))
+            console.print("PII redacted: " + ", ".join(f"{t} {n:,}" for t, n, _ in pii))
         for name, fit in clean.get("corpus_fits", {}).items():
             console.print(f"{name}: {fit.get('blocked', 0):,} of {fit.get('judged', 0):,} judged domains blocked "
                           f"{fit.get('blocked_by_reason', {})}")

@@ -111,6 +111,11 @@ class Stage:
     def load_fitted(self, state: dict) -> None:
         raise NotImplementedError
 
+    # A stage that judges the corpus as a whole (e.g. ``domain_filter``) defines instead
+    # ``fit_corpus(docs, rejects, pmap) -> state``: called once in the clean phase with the paths of every
+    # docs and per-file rejects shard and a parallel map (``pmap(fn, [args, ...])`` runs Ray tasks); its
+    # state reaches ``load_fitted``. Such stages may only be listed under ``clean.stages``.
+
     @classmethod
     def score_columns(cls) -> dict[str, Score]:
         return {k: v for k, v in cls.columns.items() if isinstance(v, Score)}
